@@ -1,0 +1,1 @@
+"""data layer of sagespark (see DESIGN.md section 2)."""

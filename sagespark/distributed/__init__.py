@@ -1,0 +1,1 @@
+"""distributed layer of sagespark (see DESIGN.md section 2)."""

@@ -1,0 +1,1 @@
+"""formats layer of sagespark (see DESIGN.md section 2)."""

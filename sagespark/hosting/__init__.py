@@ -1,0 +1,1 @@
+"""hosting layer of sagespark (see DESIGN.md section 2)."""

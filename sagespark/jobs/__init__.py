@@ -1,0 +1,1 @@
+"""jobs layer of sagespark (see DESIGN.md section 2)."""

@@ -1,0 +1,1 @@
+"""ml layer of sagespark (see DESIGN.md section 2)."""

@@ -9,6 +9,9 @@ Examples
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 from sagespark._version import __version__
 from sagespark.errors import (
     ArtifactError,
@@ -18,11 +21,37 @@ from sagespark.errors import (
     TrainingError,
 )
 
+# Spark ML classes load on first use, so `import sagespark` stays light (no pyspark import).
+_LAZY = {
+    "KMeans": "sagespark.ml.kmeans",
+    "KMeansModel": "sagespark.ml.kmeans",
+    "PCA": "sagespark.ml.pca",
+    "PCAModel": "sagespark.ml.pca",
+    "SageMakerEstimator": "sagespark.ml.estimator",
+    "SageMakerModel": "sagespark.ml.model",
+}
+
 __all__ = [
     "__version__",
+    "KMeans",
+    "KMeansModel",
+    "PCA",
+    "PCAModel",
+    "SageMakerEstimator",
+    "SageMakerModel",
     "ArtifactError",
     "DataFormatError",
     "InvalidHyperparameterError",
     "SageSparkError",
     "TrainingError",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

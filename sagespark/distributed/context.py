@@ -18,7 +18,6 @@ import logging
 import math
 from abc import ABC, abstractmethod
 
-
 import numpy as np
 
 __all__ = ["TrainContext", "LocalContext"]

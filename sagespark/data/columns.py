@@ -1,0 +1,148 @@
+"""Pick, check and rename a DataFrame's input columns to an algorithm's :class:`InputField` names.
+
+Type checks run on the schema on the driver, before any job starts, so a wrong column fails fast with
+a message naming the column and the types it may have.
+
+Examples
+--------
+>>> from sagespark.algorithms.base import InputField
+>>> from sagespark.data.columns import select_inputs
+>>> inputs = (InputField("features", "vector", "featuresCol"),)
+>>> select_inputs(df, inputs, {"featuresCol": "pixels"}).columns   # doctest: +SKIP
+['features']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from sagespark.algorithms.base import InputField
+from sagespark.errors import DataFormatError
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame
+    from pyspark.sql.types import DataType
+
+__all__ = ["select_inputs", "vector_column_kind"]
+
+_EXPECTED = {
+    "vector": "a Vector, array<numeric> or numeric column",
+    "double": "a numeric column",
+    "string": "a string column",
+}
+
+
+def vector_column_kind(data_type: DataType) -> str | None:
+    """``"vector"``, ``"array"`` or ``"numeric"`` for the types a vector input accepts; else ``None``.
+
+    Examples
+    --------
+    >>> from pyspark.ml.linalg import VectorUDT
+    >>> vector_column_kind(VectorUDT())
+    'vector'
+    """
+    from pyspark.ml.linalg import VectorUDT
+    from pyspark.sql.types import ArrayType, NumericType
+
+    if isinstance(data_type, VectorUDT):
+        return "vector"
+    if isinstance(data_type, ArrayType) and isinstance(data_type.elementType, NumericType):
+        return "array"
+    if isinstance(data_type, NumericType):
+        return "numeric"
+    return None
+
+
+def _converted(field: InputField, source: str, data_type: DataType) -> Column | None:
+    """The column converted for ``field``, or ``None`` when its type does not fit."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import ArrayType, DecimalType, NumericType, StringType
+
+    col = F.col(f"`{source}`")
+    if field.kind == "vector":
+        kind = vector_column_kind(data_type)
+        if kind == "numeric":
+            # A single number per row is a vector of size one.
+            return F.array(col.cast("double"))
+        if (
+            kind == "array"
+            and isinstance(data_type, ArrayType)
+            and isinstance(data_type.elementType, DecimalType)
+        ):
+            # Arrow decimals have no numpy view; doubles do.
+            return col.cast("array<double>")
+        return col if kind is not None else None
+    if field.kind == "double":
+        return col.cast("double") if isinstance(data_type, NumericType) else None
+    if field.kind == "string":
+        return col if isinstance(data_type, StringType) else None
+    raise DataFormatError(
+        f"Input {field.name!r} has unknown kind {field.kind!r}; expected one of {sorted(_EXPECTED)}."
+    )
+
+
+def select_inputs(
+    df: DataFrame,
+    inputs: tuple[InputField, ...],
+    column_names: Mapping[str, str],
+    *,
+    for_training: bool = True,
+) -> DataFrame:
+    """Select the algorithm's input columns, check their types, and rename them to the input names.
+
+    Parameters
+    ----------
+    df : pyspark.sql.DataFrame
+        The user's DataFrame.
+    inputs : tuple of InputField
+        The algorithm's inputs.
+    column_names : Mapping[str, str]
+        The user's column for each input, keyed by the input's column Param (``"featuresCol"``) or by
+        its name (``"features"``); an input not mentioned uses a column named like the input.
+    for_training : bool
+        ``True``: inputs ``required_for_training`` must exist, others are taken when present.
+        ``False``: inputs ``used_for_prediction`` must exist, the rest are left out.
+
+    Returns
+    -------
+    pyspark.sql.DataFrame
+        One column per selected input, named by :attr:`InputField.name`: vectors stay Vectors or
+        numeric arrays (a plain numeric column becomes a one-element array), doubles are cast to
+        double, strings stay strings.
+
+    Raises
+    ------
+    DataFormatError
+        A needed column is missing (listing the columns there are) or has the wrong type (naming the
+        column, its type, and the types expected).
+
+    Examples
+    --------
+    >>> from sagespark.algorithms.base import InputField
+    >>> out = select_inputs(df, (InputField("label", "double", "labelCol"),), {"labelCol": "y"})  # doctest: +SKIP
+    >>> out.schema.simpleString()  # doctest: +SKIP
+    'struct<label:double>'
+    """
+    types = {f.name: f.dataType for f in df.schema.fields}
+    selected: list[Column] = []
+    for field in inputs:
+        source = column_names.get(field.param) or column_names.get(field.name) or field.name
+        needed = field.required_for_training if for_training else field.used_for_prediction
+        if not for_training and not field.used_for_prediction:
+            continue
+        if source not in types:
+            if needed:
+                raise DataFormatError(
+                    f"Column {source!r} ({field.param}) does not exist; the DataFrame has columns "
+                    f"{list(types)}."
+                )
+            continue
+        column = _converted(field, source, types[source])
+        if column is None:
+            raise DataFormatError(
+                f"Column {source!r} ({field.param}) must be {_EXPECTED[field.kind]}; "
+                f"got {types[source].simpleString()}."
+            )
+        selected.append(column.alias(field.name))
+    return df.select(*selected)

@@ -31,14 +31,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--model-dir", help="Artifact directory or model.tar.gz (default: <root>/model).")
     serve.add_argument("--root", default=None, help="SageMaker layout root (default /opt/ml).")
     serve.add_argument("--host", default=None, help="Address to bind (default 127.0.0.1).")
-    serve.add_argument("--port", type=int, default=None, help="Port (default $SAGEMAKER_BIND_TO_PORT or 8080).")
+    serve.add_argument(
+        "--port", type=int, default=None, help="Port (default $SAGEMAKER_BIND_TO_PORT or 8080)."
+    )
     serve.add_argument("--workers", type=int, default=None, help="Server processes sharing the port.")
     serve.add_argument("--access-log", action="store_true", help="Log every request.")
     # Used by deploy_local: the server shuts down (gracefully) when this process is gone.
     serve.add_argument("--exit-with-parent", type=int, default=None, help=argparse.SUPPRESS)
 
     train = sub.add_parser("train", help="Run a SageMaker-style training job from an /opt/ml layout.")
-    train.add_argument("--algorithm", default=None, help="Registered algorithm (default $SAGESPARK_ALGORITHM).")
+    train.add_argument(
+        "--algorithm", default=None, help="Registered algorithm (default $SAGESPARK_ALGORITHM)."
+    )
     train.add_argument("--root", default="/opt/ml", help="SageMaker layout root (default /opt/ml).")
 
     transform = sub.add_parser("transform", help="Batch transform: one <file>.out per input file.")

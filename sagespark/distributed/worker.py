@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -123,8 +124,9 @@ def decode_failure(text: str) -> dict[str, Any] | None:
 
 def _is_peer_failure(err: BaseException) -> bool:
     """Whether ``err`` looks like a collective failing because another rank went away."""
-    import torch.distributed as dist
-
+    dist = sys.modules.get("torch.distributed")
+    if dist is None:  # torch never ran a collective in this process (and importing it takes seconds)
+        return False
     if isinstance(err, getattr(dist, "DistError", ())):
         return True
     text = str(err)

@@ -18,8 +18,8 @@ Examples
 ((3, 3), [0.0, 1.0, 2.0])
 """
 
-from sagespark.formats.decode import RecordBatch, decode
-from sagespark.formats.encode import encode
+from sagespark.formats.decoder import RecordBatch, decode
+from sagespark.formats.encoder import encode
 from sagespark.formats.outputs import decode_outputs, encode_outputs
 from sagespark.formats.recordio import frame, iter_records, write_records
 from sagespark.formats.records import Record, read_records, write_records_pb

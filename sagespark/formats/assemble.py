@@ -39,6 +39,15 @@ _BLOCK_BYTES = 4 << 20  # padded bytes per block: keeps the working set in cache
 _PAD = b"\0\0\0"
 
 
+def _constant(n: int, value: int) -> np.ndarray:
+    """``value`` for each of ``n`` rows, as a read-only broadcast (no allocation)."""
+    return np.broadcast_to(np.int64(value), (n,))
+
+
+def _is_constant(lengths: np.ndarray) -> bool:
+    return lengths.strides == (0,) or int(lengths.min()) == int(lengths.max())
+
+
 def _prefix_mask(lengths: np.ndarray, width: int) -> np.ndarray:
     return np.arange(width) < lengths[:, None]
 
@@ -52,7 +61,7 @@ class Const:
 
     def lengths(self, n: int) -> np.ndarray:
         if self.present is None:
-            return np.full(n, len(self.data), dtype=np.int64)
+            return _constant(n, len(self.data))
         return self.present.astype(np.int64) * len(self.data)
 
     def padded(self, lo: int, hi: int, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -104,7 +113,7 @@ class Matrix:
     data: np.ndarray
 
     def lengths(self, n: int) -> np.ndarray:
-        return np.full(n, self.data.shape[1], dtype=np.int64)
+        return _constant(n, self.data.shape[1])
 
     def padded(self, lo: int, hi: int, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.data[lo:hi], np.ones((hi - lo, self.data.shape[1]), dtype=bool)
@@ -231,13 +240,14 @@ def assemble(n: int, pieces: list[Piece]) -> bytes:
         raise DataFormatError(
             f"Row {row} encodes to {int(payload[row])} bytes; a RecordIO record holds at most {MAX_LENGTH}."
         )
+    pieces = _fold_constants(pieces)
     header = np.empty((n, 2), dtype="<u4")
     header[:, 0] = MAGIC
     header[:, 1] = payload
     framed = [Matrix(header.view(np.uint8)), *pieces, Const(_PAD)]
     pad = -payload & 3
     all_lengths = [piece.lengths(n) for piece in framed[:-1]] + [pad]
-    if all(int(lengths.min()) == int(lengths.max()) for lengths in all_lengths):
+    if all(_is_constant(lengths) for lengths in all_lengths):
         return _assemble_fixed(n, framed, [int(lengths[0]) for lengths in all_lengths])
     record = 8 + payload + pad
     grouped = _assemble_grouped(framed, all_lengths, record)
@@ -260,6 +270,27 @@ def assemble(n: int, pieces: list[Piece]) -> bytes:
     return out.tobytes()
 
 
+def _fold_constants(pieces: list[Piece]) -> list[Piece]:
+    """Turn varints equal in every row into constant bytes and merge neighbouring constants.
+
+    Fewer, longer pieces mean fewer passes over the rows (the label entry of float labels, for one,
+    becomes a single constant before the label's value bytes).
+    """
+    folded: list[Piece] = []
+    for piece in pieces:
+        if isinstance(piece, Varint) and piece.present is None and piece.matrix.shape[0]:
+            first = piece.matrix[0]
+            if piece.matrix.strides[0] == 0 or (piece.matrix == first).all():
+                piece = Const(first[: int(piece.widths[0])].tobytes())
+        if isinstance(piece, Const) and piece.present is None and folded:
+            last = folded[-1]
+            if isinstance(last, Const) and last.present is None:
+                folded[-1] = Const(last.data + piece.data)
+                continue
+        folded.append(piece)
+    return folded
+
+
 def _assemble_fixed(n: int, pieces: list[Piece], widths: list[int]) -> bytes:
     """Every row has the same layout: write each piece as a column slice of an ``(n, size)`` array."""
     out = np.zeros((n, sum(widths)), dtype=np.uint8)
@@ -270,6 +301,9 @@ def _assemble_fixed(n: int, pieces: list[Piece], widths: list[int]) -> bytes:
             continue
         if isinstance(piece, Const):
             out[:, col : col + width] = np.frombuffer(piece.data[:width], dtype=np.uint8)
+        elif isinstance(piece, Runs) and piece.sizes is not None:
+            # Varint elements: the padded matrix has holes; every row has the same byte count here.
+            out[:, col : col + width] = piece.stream(0, n, full).reshape(n, width)
         else:
             matrix, _ = piece.padded(0, n, full)
             out[:, col : col + width] = matrix[:, :width]
@@ -314,6 +348,8 @@ def _layout_groups(all_lengths: list[np.ndarray], limit: int) -> np.ndarray | No
     n = all_lengths[0].size
     key = np.zeros(n, dtype=np.int64)
     for lengths in all_lengths:
+        if lengths.strides == (0,):
+            continue
         low, high = int(lengths.min()), int(lengths.max())
         if low == high:
             continue
@@ -344,30 +380,16 @@ def _assemble_grouped(pieces: list[Piece], all_lengths: list[np.ndarray], record
     np.cumsum(np.bincount(key, minlength=n_groups), out=bounds[1:])
     word_start = np.zeros(n, dtype=np.int64)
     np.cumsum(record[:-1] // 4, out=word_start[1:])
-    total_words = int(record.sum()) // 4
-    max_words = int(record.max()) // 4
-    out = np.empty(0, dtype="<u4")
-    padded: np.ndarray | None = None
-    if n * max_words <= 2 * total_words + 1024:
-        padded = np.empty((n, max_words), dtype="<u4")
-    else:
-        out = np.empty(total_words, dtype="<u4")
+    out = np.empty(int(record.sum()) // 4, dtype="<u4")
     for g in range(n_groups):
         rows = order[bounds[g] : bounds[g + 1]]
         widths = [int(lengths[rows[0]]) for lengths in all_lengths]
-        block = np.zeros((rows.size, sum(widths)), dtype=np.uint8)
+        block = np.empty((rows.size, sum(widths)), dtype=np.uint8)
         col = 0
         for piece, width in zip(pieces, widths):
             if width:
                 block[:, col : col + width] = piece.take(rows, width)
                 col += width
         words = block.view("<u4")
-        if padded is not None:
-            padded[rows, : words.shape[1]] = words
-        else:
-            out[word_start[rows][:, None] + np.arange(words.shape[1])] = words
-    if padded is not None:
-        # Each row's record is left-aligned; a prefix mask per row is cheap to compress.
-        keep = np.arange(padded.shape[1]) < (record // 4)[:, None]
-        return padded[keep].tobytes()
+        out[word_start[rows][:, None] + np.arange(words.shape[1])] = words
     return out.tobytes()

@@ -1,7 +1,7 @@
 """The general path: read a record with the generated protobuf classes and restate it canonically.
 
 Any valid protobuf encoding of a Record is accepted here (fields in any order, unpacked repeated
-fields, repeated occurrences, multi-dimensional shapes). What :func:`~sagespark.formats.decode.decode`
+fields, repeated occurrences, multi-dimensional shapes). What :func:`~sagespark.formats.decoder.decode`
 cannot represent as one row of a matrix plus an optional scalar label (other map keys, ``Bytes``
 values, ``uid`` / ``metadata`` / ``configuration``, multi-valued labels) raises
 :class:`~sagespark.errors.DataFormatError` naming the record, rather than being dropped; read such

@@ -24,7 +24,7 @@ import numpy as np
 
 from sagespark.errors import DataFormatError
 from sagespark.formats.assemble import Piece, assemble
-from sagespark.formats.decode import as_uint8
+from sagespark.formats.decoder import as_uint8
 from sagespark.formats.layout import LABEL_TAG, tensor_entry, value_runs
 from sagespark.formats.records import read_records
 
@@ -55,7 +55,9 @@ def encode_outputs(outputs: Mapping[str, np.ndarray]) -> bytes:
         if a.ndim not in (1, 2):
             raise DataFormatError(f"Output {name!r} has shape {a.shape}; expected (n,) or (n, k).")
         if counts[name] != n:
-            raise DataFormatError(f"Output {name!r} has {counts[name]} rows; expected {n} like the others: {counts}.")
+            raise DataFormatError(
+                f"Output {name!r} has {counts[name]} rows; expected {n} like the others: {counts}."
+            )
         if a.dtype.kind not in "biuf":
             raise DataFormatError(f"Output {name!r} has dtype {a.dtype}; expected numbers.")
     if n == 0:

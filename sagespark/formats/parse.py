@@ -12,7 +12,7 @@ flagged; :mod:`sagespark.formats.fallback` reads it with the generated classes. 
 Examples
 --------
 >>> import numpy as np
->>> from sagespark.formats.encode import encode
+>>> from sagespark.formats.encoder import encode
 >>> from sagespark.formats.scan import scan_frames
 >>> frames = scan_frames(np.frombuffer(encode(np.ones((2, 3), np.float32)), np.uint8))
 >>> rows = parse_rows(frames.buf, frames.starts, frames.lengths)
@@ -88,7 +88,9 @@ class _Cursor:
             self.ok &= (window == _KEY).all(axis=1)
         return pos + 8
 
-    def entry(self, pos: np.ndarray, limit: np.ndarray, tag: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def entry(
+        self, pos: np.ndarray, limit: np.ndarray, tag: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """A map entry ``tag len {"values" -> Value{tensor}}``: (tensor type, tensor start, entry end)."""
         self.expect(pos, limit, tag)
         length, pos = self.varint(pos + 1, limit)
@@ -105,7 +107,9 @@ class _Cursor:
         self.ok &= pos + length == end
         return kind.astype(np.int8), pos, end
 
-    def packed(self, pos: np.ndarray, end: np.ndarray, tag: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def packed(
+        self, pos: np.ndarray, end: np.ndarray, tag: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """An optional packed field: (present, data start, data length, position after)."""
         present = (self.byte(pos, end) == tag) & self.ok
         start = np.zeros(pos.size, dtype=np.int64)

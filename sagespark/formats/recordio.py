@@ -25,7 +25,16 @@ from typing import BinaryIO
 
 from sagespark.errors import DataFormatError
 
-__all__ = ["MAGIC", "MAX_LENGTH", "frame", "write_records", "iter_records", "iter_records_at", "padded", "read_one"]
+__all__ = [
+    "MAGIC",
+    "MAX_LENGTH",
+    "frame",
+    "write_records",
+    "iter_records",
+    "iter_records_at",
+    "padded",
+    "read_one",
+]
 
 MAGIC = 0xCED7230A
 MAGIC_BYTES = struct.pack("<I", MAGIC)
@@ -51,7 +60,8 @@ def frame(payload: bytes) -> bytes:
     length = len(payload)
     if length > MAX_LENGTH:
         raise DataFormatError(
-            f"A RecordIO record holds at most {MAX_LENGTH} bytes (29-bit length); got a payload of {length} bytes."
+            f"A RecordIO record holds at most {MAX_LENGTH} bytes (29-bit length); "
+            f"got a payload of {length} bytes."
         )
     return _HEADER.pack(MAGIC, length) + bytes(payload) + _PAD[-length & 3]
 
@@ -108,7 +118,9 @@ def read_one(f: BinaryIO, offset: int) -> tuple[bytes, int, int] | None:
         )
     cflag, length = lrecord >> LENGTH_BITS, lrecord & MAX_LENGTH
     if cflag > 3:
-        raise DataFormatError(f"Bad RecordIO continuation flag {cflag} at byte offset {offset + 4}: expected 0-3.")
+        raise DataFormatError(
+            f"Bad RecordIO continuation flag {cflag} at byte offset {offset + 4}: expected 0-3."
+        )
     body = _read_exact(f, padded(length))
     if len(body) < length:
         raise DataFormatError(

@@ -1,6 +1,6 @@
 """Read and write arbitrary Record messages with the generated protobuf classes.
 
-:func:`~sagespark.formats.decode.decode` turns streams into matrices; these helpers give the Record
+:func:`~sagespark.formats.decoder.decode` turns streams into matrices; these helpers give the Record
 messages themselves, for content a matrix cannot hold (named features, ``Bytes`` values, uid and
 metadata). One Python object per record: use them for inspection and small data, not for bulk rows.
 
@@ -11,7 +11,7 @@ Examples
 >>> r.features["image"].bytes.value.append(b"\\x89PNG")
 >>> f = io.BytesIO()
 >>> write_records_pb(f, [r])
-40
+36
 >>> _ = f.seek(0)
 >>> [x.uid for x in read_records(f)]
 ['row-1']

@@ -1,7 +1,7 @@
 """Streaming read and write of RecordIO-protobuf files in bounded batches.
 
 :func:`read` never holds more than about ``max_batch_bytes`` of the input (or one record, if a single
-record is larger) and yields one :class:`~sagespark.formats.decode.RecordBatch` per chunk; error
+record is larger) and yields one :class:`~sagespark.formats.decoder.RecordBatch` per chunk; error
 messages carry absolute byte offsets and record indices. :func:`write` encodes in row blocks, so
 memory stays bounded for large inputs.
 
@@ -11,7 +11,7 @@ Examples
 >>> import numpy as np
 >>> f = io.BytesIO()
 >>> write(f, np.ones((10, 3), dtype=np.float32))
-400
+360
 >>> _ = f.seek(0)
 >>> [len(batch) for batch in read(f, max_batch_bytes=160)]
 [4, 4, 2]
@@ -26,8 +26,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from sagespark.errors import DataFormatError
-from sagespark.formats.decode import RecordBatch, decode_frames
-from sagespark.formats.encode import check_labels, encode
+from sagespark.formats.decoder import RecordBatch, decode_frames
+from sagespark.formats.encoder import check_labels, encode
 from sagespark.formats.scan import scan_frames
 
 __all__ = ["read", "write"]
@@ -59,7 +59,7 @@ def read(f: BinaryIO, *, max_batch_bytes: int = 64 << 20) -> Iterator[RecordBatc
     Raises
     ------
     DataFormatError
-        As :func:`~sagespark.formats.decode.decode`, with offsets counted from where reading started.
+        As :func:`~sagespark.formats.decoder.decode`, with offsets counted from where reading started.
     """
     if max_batch_bytes < 1:
         raise DataFormatError(f"max_batch_bytes must be a positive int; got {max_batch_bytes}.")

@@ -55,6 +55,8 @@ def varint_lengths(values: np.ndarray) -> np.ndarray:
     [1, 1, 2, 10]
     """
     v = as_varint_u64(values)
+    if v.size == 0 or v.max() < 0x80:
+        return np.broadcast_to(np.int64(1), v.shape)
     out = np.ones(v.shape, dtype=np.int64)
     for threshold in _THRESHOLDS:
         above = v >= threshold
@@ -83,7 +85,8 @@ def encode_varint_matrix(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     v = as_varint_u64(values).ravel()
     if v.size and v.max() < 0x80:  # the common case of small lengths and indices: one byte each
-        return v.astype(np.uint8).reshape(-1, 1), np.ones(v.size, dtype=np.int64)
+        # A read-only broadcast of 1: no allocation for the lengths.
+        return v.astype(np.uint8).reshape(-1, 1), np.broadcast_to(np.int64(1), (v.size,))
     lengths = varint_lengths(v)
     width = int(lengths.max()) if v.size else 1
     matrix = np.empty((v.size, width), dtype=np.uint8)
@@ -169,7 +172,9 @@ def varint_stream_problem(stream: np.ndarray) -> int:
     return -1
 
 
-def read_varints_at(buf: np.ndarray, pos: np.ndarray, limit: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def read_varints_at(
+    buf: np.ndarray, pos: np.ndarray, limit: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Read one varint at each position of ``pos`` (in lockstep over all positions).
 
     Parameters

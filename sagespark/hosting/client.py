@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import http.client
 import random
-import socket
 import time
 import urllib.parse
 from dataclasses import dataclass
@@ -128,16 +127,19 @@ class EndpointClient:
                 time.sleep(self.retry.delay(attempt - 1, self._rng))
             try:
                 status, data, _ = self.request("POST", "/invocations", body, headers)
-            except (OSError, http.client.HTTPException, socket.timeout) as err:
+            except (TimeoutError, OSError, http.client.HTTPException) as err:
                 status, last = None, f"{type(err).__name__}: {err}"
                 continue
             if status == 200:
                 return data
             reason = " ".join(data[:500].decode("utf-8", "replace").split())
             if status not in _RETRY_STATUSES:
-                raise EndpointError(f"Endpoint {self.url} rejected the {what} with HTTP {status}: {reason}", status)
+                raise EndpointError(
+                    f"Endpoint {self.url} rejected the {what} with HTTP {status}: {reason}", status
+                )
             last = f"HTTP {status}: {reason}"
         raise EndpointError(
-            f"Endpoint {self.url} failed the {what} after {self.retry.max_attempts} attempts; last error: {last}",
+            f"Endpoint {self.url} failed the {what} after {self.retry.max_attempts} attempts; "
+            f"last error: {last}",
             status,
         )

@@ -62,7 +62,7 @@ class ServerConfig:
     max_concurrent_transforms: int = 1
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "ServerConfig":
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> ServerConfig:
         """Read SageMaker's variables from ``env`` (``os.environ`` by default); ``overrides`` win.
 
         ``None`` overrides are ignored, so parsed command-line options can be passed straight through.
@@ -76,7 +76,9 @@ class ServerConfig:
             )
         strategy = env.get("SAGEMAKER_BATCH_STRATEGY", "MULTI_RECORD").strip().upper() or "MULTI_RECORD"
         if strategy not in ("MULTI_RECORD", "SINGLE_RECORD"):
-            raise ValueError(f"SAGEMAKER_BATCH_STRATEGY must be MULTI_RECORD or SINGLE_RECORD; got {strategy!r}.")
+            raise ValueError(
+                f"SAGEMAKER_BATCH_STRATEGY must be MULTI_RECORD or SINGLE_RECORD; got {strategy!r}."
+            )
         config = cls(
             port=_int(env, "SAGEMAKER_BIND_TO_PORT", DEFAULT_PORT),
             max_payload_bytes=payload_mb << 20,

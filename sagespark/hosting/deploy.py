@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from sagespark.formats.text import encode_request, decode_response
+from sagespark.formats.text import decode_response, encode_request
 from sagespark.hosting.client import EndpointClient, EndpointError, RetryPolicy
 
 __all__ = ["EndpointHandle", "deploy_local"]
@@ -85,7 +85,9 @@ class EndpointHandle:
         The server's log (stdout and stderr).
     """
 
-    def __init__(self, process: subprocess.Popen[bytes], url: str, log_path: Path, stop_timeout_s: float) -> None:
+    def __init__(
+        self, process: subprocess.Popen[bytes], url: str, log_path: Path, stop_timeout_s: float
+    ) -> None:
         self.process = process
         self.url = url
         self.log_path = log_path
@@ -148,7 +150,7 @@ class EndpointHandle:
         self._client.close()
         self._finalizer()
 
-    def __enter__(self) -> "EndpointHandle":
+    def __enter__(self) -> EndpointHandle:
         return self
 
     def __exit__(

@@ -84,6 +84,8 @@ class EndpointModel(Transformer, DefaultParamsReadable["EndpointModel"], Default
     ['features', 'closest_cluster', 'distance_to_cluster']
     """
 
+    _input_kwargs: dict[str, Any]
+
     endpointUrl: Param[str] = Param(
         Params._dummy(), "endpointUrl", "Base URL of the endpoint.", TypeConverters.toString
     )
@@ -164,29 +166,29 @@ class EndpointModel(Transformer, DefaultParamsReadable["EndpointModel"], Default
         self._set(**{k: v for k, v in kwargs.items() if v is not None})
 
     @keyword_only
-    def setParams(self, **kwargs: Any) -> "EndpointModel":
+    def setParams(self, **kwargs: Any) -> EndpointModel:
         """Set any Params by name."""
         return self._set(**self._input_kwargs)
 
-    def setEndpointUrl(self, value: str) -> "EndpointModel":
+    def setEndpointUrl(self, value: str) -> EndpointModel:
         return self._set(endpointUrl=value)
 
     def getEndpointUrl(self) -> str:
         return self.getOrDefault(self.endpointUrl)
 
-    def setFeaturesCol(self, value: str) -> "EndpointModel":
+    def setFeaturesCol(self, value: str) -> EndpointModel:
         return self._set(featuresCol=value)
 
     def getFeaturesCol(self) -> str:
         return self.getOrDefault(self.featuresCol)
 
-    def setRequestSerializer(self, value: str) -> "EndpointModel":
+    def setRequestSerializer(self, value: str) -> EndpointModel:
         return self._set(requestSerializer=value)
 
-    def setResponseDeserializer(self, value: str) -> "EndpointModel":
+    def setResponseDeserializer(self, value: str) -> EndpointModel:
         return self._set(responseDeserializer=value)
 
-    def setOutputs(self, value: list[str]) -> "EndpointModel":
+    def setOutputs(self, value: list[str]) -> EndpointModel:
         return self._set(outputs=value)
 
     # -- transform ---------------------------------------------------------------------------
@@ -275,7 +277,8 @@ def _discover_outputs(url: str) -> tuple[OutputField, ...]:
     if status != 200:
         raise EndpointError(
             f"{client.url} does not describe its outputs (GET /model answered HTTP {status}); "
-            "set EndpointModel's outputs Param, e.g. ['closest_cluster:double', 'distance_to_cluster:double'].",
+            "set EndpointModel's outputs Param, "
+            "e.g. ['closest_cluster:double', 'distance_to_cluster:double'].",
             status,
         )
     info = json.loads(body)

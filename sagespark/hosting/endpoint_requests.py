@@ -23,9 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-import scipy.sparse as sp
 
-from sagespark.algorithms.base import OutputField
+from sagespark.algorithms.base import Matrix, OutputField
 from sagespark.formats.text import decode_response, encode_request
 from sagespark.hosting.client import EndpointClient, EndpointError, RetryPolicy
 
@@ -46,8 +45,6 @@ DESERIALIZERS = {
     "csv": "text/csv",
 }
 """Response deserializer name → Accept."""
-
-Matrix = np.ndarray | sp.csr_matrix
 
 
 @dataclass(frozen=True)
@@ -117,7 +114,9 @@ def _client(settings: EndpointCallSettings) -> EndpointClient:
 
 
 def _call(settings: EndpointCallSettings, body: bytes, rows: int, what: str) -> dict[str, np.ndarray]:
-    raw = _client(settings).invoke(body, content_type=settings.content_type, accept=settings.accept, what=what)
+    raw = _client(settings).invoke(
+        body, content_type=settings.content_type, accept=settings.accept, what=what
+    )
     fields = [(f.name, f.kind) for f in settings.fields]
     outputs = decode_response(raw, settings.accept, fields=fields)
     for name, values in outputs.items():
@@ -130,7 +129,9 @@ def _call(settings: EndpointCallSettings, body: bytes, rows: int, what: str) -> 
 
 
 def _assemble(
-    batch: pa.RecordBatch, parts: Sequence[Future[dict[str, np.ndarray]]], settings: EndpointCallSettings,
+    batch: pa.RecordBatch,
+    parts: Sequence[Future[dict[str, np.ndarray]]],
+    settings: EndpointCallSettings,
     names: Sequence[str],
 ) -> pa.RecordBatch:
     from sagespark.data.channels import outputs_to_arrow
@@ -196,7 +197,10 @@ def send_partition(
             )  # fmt: skip
             futures = [
                 pool.submit(
-                    _call, settings, body, stop - start,
+                    _call,
+                    settings,
+                    body,
+                    stop - start,
                     f"partition {partition} rows {row_offset + start}..{row_offset + stop - 1}",
                 )  # fmt: skip
                 for start, stop, body in plan

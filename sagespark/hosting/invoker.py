@@ -51,7 +51,7 @@ class Invocation:
     content_type: str
 
     @classmethod
-    def error(cls, status: int, message: str) -> "Invocation":
+    def error(cls, status: int, message: str) -> Invocation:
         return cls(status, (one_line(message) + "\n").encode(), "text/plain; charset=utf-8")
 
 
@@ -70,7 +70,9 @@ class Invoker:
         self.model = model
         self.default_accept = parse_media_type(default_accept, known=RESPONSE_TYPES).name
 
-    def negotiate(self, content_type: str | None, accept: str | None) -> tuple[MediaType, MediaType] | Invocation:
+    def negotiate(
+        self, content_type: str | None, accept: str | None
+    ) -> tuple[MediaType, MediaType] | Invocation:
         """Parse both media types, or the 415 / 406 response that rejects them."""
         try:
             request_type = parse_media_type(content_type)

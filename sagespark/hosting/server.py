@@ -98,5 +98,8 @@ def serve(
     os.environ.update(config.to_env())
     del model
     uvicorn.run(
-        "sagespark.hosting.app:create_app", factory=True, workers=config.workers, **common  # type: ignore[arg-type]
+        "sagespark.hosting.app:create_app",
+        factory=True,
+        workers=config.workers,
+        **common,  # type: ignore[arg-type]
     )

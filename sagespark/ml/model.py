@@ -17,6 +17,7 @@ Examples
 from __future__ import annotations
 
 import functools
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -61,6 +62,7 @@ class SageMakerModel(AlgorithmParams, Model, MLWritable, MLReadable["SageMakerMo
         super().__init__(**kwargs)
         self._artifact_uri: str | None = None
         self._store_uri: str | None = None
+        self._token = ""
         self._metrics: dict[str, float] = {}
 
     # -- construction ------------------------------------------------------------------------
@@ -74,6 +76,7 @@ class SageMakerModel(AlgorithmParams, Model, MLWritable, MLReadable["SageMakerMo
     ) -> None:
         self._artifact_uri = artifact_uri
         self._store_uri = store_uri
+        self._token = uuid.uuid4().hex  # a fresh Predictor cache entry on the workers for this model
         self._metrics = dict(metrics)
         if hyperparameters is not None:
             self._set(**{k: v for k, v in hyperparameters.to_dict().items() if v is not None})
@@ -186,6 +189,7 @@ class SageMakerModel(AlgorithmParams, Model, MLWritable, MLReadable["SageMakerMo
             predict_batches,
             artifact_uri=self.artifact_uri,
             store_uri=self._store_uri,
+            token=self._token,
             inputs=inputs,
             positions=positions,
             outputs=outputs,

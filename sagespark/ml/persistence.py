@@ -2,10 +2,12 @@
 
 A saved model directory is self-contained::
 
-    <path>/metadata/   Spark's DefaultParamsWriter JSON (class, uid, params, sagespark extras)
-    <path>/artifact/   a copy of the model artifact (manifest.json + payload)
+    <path>/metadata/              Spark's DefaultParamsWriter JSON (class, uid, params, sagespark extras)
+    <path>/artifact-<save id>/    a copy of the model artifact (manifest.json + payload)
 
-so loading never depends on the Store the model was trained into, and ``pyspark.ml.PipelineModel``
+so loading never depends on the Store the model was trained into. Every save gets a fresh artifact
+directory name (recorded in the metadata): overwriting a saved model on a remote filesystem then can
+never leave a process serving the previous model from its cached download of the same URI. And ``pyspark.ml.PipelineModel``
 saves and loads these Python-only stages through its Python writer (PySpark uses it whenever a stage
 is not a Java stage, and loads each stage with ``<class>.load(stage_path)``).
 
@@ -17,8 +19,10 @@ Examples
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import urlparse
@@ -36,7 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["ARTIFACT_DIR", "qualify_path", "SageMakerModelWriter", "SageMakerModelReader"]
 
 ARTIFACT_DIR = "artifact"
-"""Sub-directory of a saved model that holds its artifact."""
+"""Prefix of the sub-directory of a saved model that holds its artifact (``artifact-<save id>``)."""
 
 M = TypeVar("M", bound="SageMakerModel")
 
@@ -65,7 +69,7 @@ def _join(base: str, name: str) -> str:
 
 
 class SageMakerModelWriter(MLWriter):
-    """Writes a :class:`SageMakerModel`: params metadata, then the artifact copied under ``artifact/``."""
+    """Writes a :class:`SageMakerModel`: params metadata, then a copy of the artifact next to it."""
 
     def __init__(self, instance: SageMakerModel) -> None:
         super().__init__()
@@ -79,6 +83,7 @@ class SageMakerModelWriter(MLWriter):
         staging = Path(tempfile.mkdtemp(prefix="sagespark-save-"))
         try:
             self._staged = staging / ARTIFACT_DIR
+            self._name = f"{ARTIFACT_DIR}-{uuid.uuid4().hex[:12]}"
             Store.from_uri(self.instance._store_uri).download_dir(self.instance.artifact_uri, self._staged)
             super().save(path)
         finally:
@@ -93,12 +98,12 @@ class SageMakerModelWriter(MLWriter):
                 "version": __version__,
                 "algorithm": model.sagemaker_algorithm.name,
                 "metrics": model.metrics,
-                "artifact": ARTIFACT_DIR,
+                "artifact": self._name,
             }
         }
         DefaultParamsWriter.saveMetadata(model, path, self.sparkSession, extraMetadata=extra)
         root = qualify_path(path, self.sparkSession)
-        Store.from_uri(root).upload_dir(self._staged, _join(root, ARTIFACT_DIR))
+        Store.from_uri(root).upload_dir(self._staged, _join(root, self._name))
 
 
 class SageMakerModelReader(MLReader[M], Generic[M]):
@@ -117,7 +122,7 @@ class SageMakerModelReader(MLReader[M], Generic[M]):
                 f"load it with that class (or with pyspark.ml.PipelineModel for a pipeline)."
             )
         extra = metadata.get("sagespark")
-        if not isinstance(extra, dict) or "artifact" not in extra:
+        if not isinstance(extra, dict) or not re.fullmatch(r"[A-Za-z0-9_.-]+", str(extra.get("artifact"))):
             raise ArtifactError(f"{path!r} is not a saved sagespark model: its metadata has no 'sagespark' "
                                 "section.")
         model = self.cls()

@@ -17,6 +17,7 @@ Examples
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Iterable, Iterator
 
 import pyarrow as pa
@@ -26,28 +27,32 @@ if TYPE_CHECKING:
 
 __all__ = ["predict_batches", "load_cached_predictor", "rename_inputs"]
 
-_PREDICTORS: dict[tuple[str | None, str], Predictor] = {}
+_PREDICTORS: OrderedDict[tuple[str, str | None, str], Predictor] = OrderedDict()
 _LOCK = threading.Lock()
+_MAX_CACHED = 4
+"""Predictors kept per Python worker; the least recently used goes first, so memory stays bounded."""
 
 
-def load_cached_predictor(artifact_uri: str, store_uri: str | None) -> Predictor:
-    """The Predictor of ``artifact_uri``, loaded once per Python process and then reused.
+def load_cached_predictor(artifact_uri: str, store_uri: str | None, token: str = "") -> Predictor:
+    """The Predictor of ``artifact_uri``, loaded once per Python process (and model instance) and reused.
 
-    The artifact comes through :meth:`Store.local_copy`, so remote artifacts are fetched once per
-    machine; loading never executes code from the artifact.
+    ``token`` identifies the model instance: a path overwritten with another model and loaded again
+    gets a new token, so a long-lived worker never keeps serving the previous model. The artifact
+    comes through :meth:`Store.local_copy`; loading never executes code from the artifact.
     """
-    key = (store_uri, artifact_uri)
-    predictor = _PREDICTORS.get(key)
-    if predictor is None:
-        with _LOCK:
-            predictor = _PREDICTORS.get(key)
-            if predictor is None:
-                from sagespark.algorithms.artifact import load_artifact
-                from sagespark.distributed.store import Store
+    key = (token, store_uri, artifact_uri)
+    with _LOCK:  # one load per key even when a worker runs several tasks' threads
+        predictor = _PREDICTORS.get(key)
+        if predictor is None:
+            from sagespark.algorithms.artifact import load_artifact
+            from sagespark.distributed.store import Store
 
-                local = Store.from_uri(store_uri).local_copy(artifact_uri)
-                predictor = load_artifact(local).predictor
-                _PREDICTORS[key] = predictor
+            local = Store.from_uri(store_uri).local_copy(artifact_uri)
+            predictor = load_artifact(local).predictor
+            _PREDICTORS[key] = predictor
+            while len(_PREDICTORS) > _MAX_CACHED:
+                _PREDICTORS.popitem(last=False)
+        _PREDICTORS.move_to_end(key)
     return predictor
 
 
@@ -63,6 +68,7 @@ def predict_batches(
     *,
     artifact_uri: str,
     store_uri: str | None,
+    token: str,
     inputs: tuple[InputField, ...],
     positions: dict[str, int],
     outputs: tuple[OutputField, ...],
@@ -75,8 +81,8 @@ def predict_batches(
     ----------
     batches : Iterable[pyarrow.RecordBatch]
         The partition, every column of the input DataFrame.
-    artifact_uri, store_uri : str
-        Where the model artifact lives, and the Store that reads it.
+    artifact_uri, store_uri, token : str
+        Where the model artifact lives, the Store that reads it, and the model instance's cache token.
     inputs : tuple[InputField, ...]
         The inputs the Predictor reads; ``positions`` gives each one's column index in the batch.
     outputs : tuple[OutputField, ...]
@@ -86,7 +92,7 @@ def predict_batches(
     """
     from sagespark.data.channels import batch_from_arrow, outputs_to_arrow
 
-    predictor = load_cached_predictor(artifact_uri, store_uri)
+    predictor = load_cached_predictor(artifact_uri, store_uri, token)
     names = None
     for batch in batches:
         if batch.num_rows == 0:

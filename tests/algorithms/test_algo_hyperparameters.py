@@ -52,24 +52,28 @@ def test_kmeans_wire_strings_decode() -> None:
     assert hp["local_lloyd_tol"] == 0.01 and hp["feature_dim"] == 64
     assert KMeansHyperparameters.from_wire(hp.to_wire()) == hp
     assert KMeansHyperparameters.from_dict({"k": 2, "eval_metrics": "ssd"})["eval_metrics"] == ["ssd"]
-    assert resolve_extra_center_factor(KMeansHyperparameters.from_dict({"k": 2, "extra_center_factor": 3})) == 3
+    three = KMeansHyperparameters.from_dict({"k": 2, "extra_center_factor": 3})
+    assert resolve_extra_center_factor(three) == 3
 
 
 @pytest.mark.parametrize(
     ("values", "message"),
     [
         ({"k": 0}, "The 'k' parameter of KMeans must be an int in the range [1, inf). Got 0 instead."),
-        ({"k": "2.5"}, "The 'k' parameter of KMeans must be an int in the range [1, inf). Got '2.5' instead."),
+        ({"k": "2.5"},
+         "The 'k' parameter of KMeans must be an int in the range [1, inf). Got '2.5' instead."),
         ({"k": 2, "local_lloyd_tol": "1.5"},
-         "The 'local_lloyd_tol' parameter of KMeans must be a float in the range [0.0, 1.0]. Got '1.5' instead."),
+         "The 'local_lloyd_tol' parameter of KMeans must be a float in the range [0.0, 1.0]. "
+         "Got '1.5' instead."),
         ({"k": 2, "init_method": "kmeans"},
-         "The 'init_method' parameter of KMeans must be a str among {'random', 'kmeans++'}. Got 'kmeans' instead."),
+         "The 'init_method' parameter of KMeans must be a str among {'random', 'kmeans++'}. "
+         "Got 'kmeans' instead."),
         ({"k": 2, "extra_center_factor": 0},
          "The 'extra_center_factor' parameter of KMeans must be an int in the range [1, inf) or \"auto\". "
          "Got 0 instead."),
         ({"k": 2, "local_lloyd_num_trials": "none"}, "'local_lloyd_num_trials' parameter of KMeans"),
-        ({"k": 2, "half_life_time_size": -1}, "'half_life_time_size' parameter of KMeans must be an int in the "
-                                             "range [0, inf)"),
+        ({"k": 2, "half_life_time_size": -1},
+         "'half_life_time_size' parameter of KMeans must be an int in the range [0, inf)"),
         ({"k": 2, "epochs": 0}, "'epochs' parameter of KMeans must be an int in the range [1, inf)"),
         ({"k": 2, "eval_metrics": '["msd","mae"]'}, "'eval_metrics' parameter of KMeans must be a list whose "
                                                     "items are each a str among {'msd', 'ssd'}"),
@@ -89,7 +93,8 @@ def test_pca_defaults_and_wire() -> None:
                                        "algorithm_mode": "randomized", "extra_components": "-1"})
     assert (hp["subtract_mean"], hp["algorithm_mode"], hp["extra_components"]) == (False, "randomized", -1)
     default = PCAHyperparameters.from_dict({"num_components": 3})
-    assert (default["algorithm_mode"], default["subtract_mean"], default["extra_components"]) == ("regular", True, -1)
+    got = (default["algorithm_mode"], default["subtract_mean"], default["extra_components"])
+    assert got == ("regular", True, -1)
     assert set(PCAHyperparameters.required_names()) == {"num_components", "feature_dim", "mini_batch_size"}
     assert PCAHyperparameters.from_wire(hp.to_wire()) == hp
 
@@ -120,7 +125,8 @@ def test_pca_mini_batch_size_is_inferred_when_missing() -> None:
         ({"num_components": 2, "extra_components": -2},
          "The 'extra_components' parameter of PCA must be an int in the range [-1, inf). Got -2 instead."),
         ({"num_components": 2, "algorithm_mode": "fast"},
-         "The 'algorithm_mode' parameter of PCA must be a str among {'regular', 'randomized'}. Got 'fast' instead."),
+         "The 'algorithm_mode' parameter of PCA must be a str among {'regular', 'randomized'}. "
+         "Got 'fast' instead."),
         ({"num_components": 2, "subtract_mean": "maybe"},
          "The 'subtract_mean' parameter of PCA must be a bool. Got 'maybe' instead."),
         ({"num_components": 2, "mini_batch_size": -5}, "'mini_batch_size' parameter of PCA"),

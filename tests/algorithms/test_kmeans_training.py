@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from scipy.optimize import linear_sum_assignment
-from simulated_world import ThreadWorld, run_ranks
+from simulated_world import ThreadContext, ThreadWorld, run_ranks
 from sklearn.cluster import KMeans as SklearnKMeans
 from sklearn.datasets import load_digits, make_blobs
 
@@ -39,7 +41,8 @@ def _shards(x: np.ndarray | sp.csr_matrix, n: int) -> list[ChannelData]:
 @pytest.mark.parametrize("ranks", [1, 2])
 def test_digits_within_two_percent_of_sklearn(digits: np.ndarray, sklearn_inertia: float, ranks: int) -> None:
     for seed in (0, 1, 2):
-        result = run_ranks(KMeans, _shards(digits, ranks), {"k": 10, "eval_metrics": '["msd","ssd"]'}, seed=seed)
+        hp = {"k": 10, "eval_metrics": '["msd","ssd"]'}
+        result = run_ranks(KMeans, _shards(digits, ranks), hp, seed=seed)
         centers = result.state.centers
         assert centers.shape == (10, 64)
         wcss = _wcss(digits, centers)
@@ -64,10 +67,6 @@ def test_one_and_two_ranks_agree(digits: np.ndarray) -> None:
 
 
 def test_every_rank_returns_the_same_model(digits: np.ndarray) -> None:
-    from simulated_world import ThreadContext
-
-    import threading
-
     world = ThreadWorld(2)
     shards = _shards(digits, 2)
     states: list[np.ndarray] = [np.empty(0), np.empty(0)]
@@ -137,8 +136,8 @@ def test_hyperparameter_variants_still_cluster_well(digits: np.ndarray, sklearn_
 
 def test_k_larger_than_rows_is_rejected() -> None:
     x = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32)
-    with pytest.raises(InvalidHyperparameterError, match=r"'k' parameter of KMeans must be at most the number "
-                                                         r"of training rows \(5\)\. Got 6 instead"):
+    message = r"'k' parameter of KMeans must be at most the number of training rows \(5\)\. Got 6 instead"
+    with pytest.raises(InvalidHyperparameterError, match=message):
         run_ranks(KMeans, [ChannelData(x)], {"k": 6})
 
 

@@ -60,7 +60,8 @@ def test_save_load_round_trip_gives_identical_predictions(digits: np.ndarray, tm
     meta = json.loads((tmp_path / "pca.json").read_text())
     assert meta == {"subtract_mean": True, "n_rows": digits.shape[0], "num_components": 6, "feature_dim": 64}
     for name in ("components", "mean", "singular_values", "explained_variance", "explained_variance_ratio"):
-        np.testing.assert_array_equal(np.load(tmp_path / f"{name}.npy", allow_pickle=False), getattr(state, name))
+        stored = np.load(tmp_path / f"{name}.npy", allow_pickle=False)
+        np.testing.assert_array_equal(stored, getattr(state, name))
     loaded = PCA.load(tmp_path, hp)
     assert loaded.feature_dim == 64
     before = PCAPredictor(state.mean, state.components, True).predict({"features": digits})

@@ -18,11 +18,13 @@ from sagespark.algorithms.base import Algorithm, InputField
 
 @dataclass
 class Example:
-    """Estimator kwargs (hyperparameters and Params) and per-channel inputs by input name."""
+    """Estimator kwargs (hyperparameters and Params), per-channel inputs by input name, and the metrics
+    SageMaker reports for such a fit (PCA reports none)."""
 
     params: dict[str, Any]
     train: dict[str, np.ndarray]
     test: dict[str, np.ndarray] = field(default_factory=dict)
+    metrics: tuple[str, ...] = ()
 
 
 def _blobs(rng: np.random.Generator, rows: int, dim: int, centers: int) -> np.ndarray:
@@ -32,7 +34,9 @@ def _blobs(rng: np.random.Generator, rows: int, dim: int, centers: int) -> np.nd
 
 def kmeans_example(rng: np.random.Generator) -> Example:
     x = _blobs(rng, 80, 4, 3)
-    return Example({"k": 3, "mini_batch_size": 16}, {"features": x[:60]}, {"features": x[60:]})
+    return Example(
+        {"k": 3, "mini_batch_size": 16}, {"features": x[:60]}, {"features": x[60:]}, ("train:msd", "test:msd")
+    )
 
 
 def pca_example(rng: np.random.Generator) -> Example:

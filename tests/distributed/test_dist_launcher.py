@@ -156,14 +156,3 @@ def test_channel_checks_happen_on_the_driver(spark: Any, tmp_path: Path) -> None
     with pytest.raises(ValueError, match="num_workers must be an int >= 1"):
         train_on_spark({"train": frame}, ToyAlgorithm, _hp(), num_workers=0, store=store)
     assert list(tmp_path.iterdir()) == []  # nothing ran, no run directory was made
-
-
-def test_declared_feature_dim_must_match_the_data(spark: Any, tmp_path: Path) -> None:
-    with pytest.raises(TrainingError, match="feature_dim is 5 .* have 3 features"):
-        train_on_spark(
-            {"train": _frame(spark, _data(6))},
-            ToyAlgorithm,
-            _hp(feature_dim=5),
-            num_workers=2,
-            store=Store.from_uri(tmp_path),
-        )

@@ -17,8 +17,8 @@ pytestmark = pytest.mark.spark
 def fitted(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[PCAModel, Any, np.ndarray]:
     x, _ = digits_arrays()
     df = to_vector_df(spark, x).repartition(2)
-    pca = PCA(num_components=5, mini_batch_size=200, numWorkers=2,
-              storeUri=str(tmp_path_factory.mktemp("pca-store")))
+    # numWorkers left out: Spark's default parallelism (2 in local[2]).
+    pca = PCA(num_components=5, mini_batch_size=200, storeUri=str(tmp_path_factory.mktemp("pca-store")))
     return pca.setTestData(df).fit(df), df, x
 
 
@@ -39,6 +39,20 @@ def test_projection_spans_scikit_learns_principal_subspace(fitted: tuple[PCAMode
     np.testing.assert_allclose(
         np.sort(projection.var(axis=0)), np.sort(reference.var(axis=0)), rtol=1e-3
     )
+
+
+def test_loading_checks_what_was_saved(fitted: tuple[PCAModel, Any, np.ndarray], tmp_path: Any) -> None:
+    from sagespark import KMeansModel
+    from sagespark.errors import ArtifactError
+
+    model = fitted[0]
+    model.write().save(str(tmp_path / "pca"))
+    with pytest.raises(ArtifactError, match="PCAModel"):
+        KMeansModel.load(str(tmp_path / "pca"))
+    with pytest.raises(ArtifactError, match="holds a 'pca' model, not 'kmeans'"):
+        KMeansModel.from_artifact(model.artifact_uri)
+    with pytest.raises(Exception, match="already exists"):
+        model.write().save(str(tmp_path / "pca"))  # no silent overwrite without overwrite()
 
 
 def test_model_reports_hyperparameters_and_renames_output(fitted: tuple[PCAModel, Any, np.ndarray]) -> None:

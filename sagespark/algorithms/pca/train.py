@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.linalg
 
 from sagespark.algorithms.base import ChannelData, Matrix, TrainResult
 from sagespark.algorithms.pca._matrix import as_matrix, check_finite, iter_batches, resolve_feature_dim
@@ -110,8 +111,28 @@ def _covariance_times(ctx: TrainContext, features: Matrix | None, q: np.ndarray,
     return total - n * np.outer(mean, mean @ q)
 
 
+def _cholesky_qr2(z: np.ndarray) -> np.ndarray | None:
+    """Two CholeskyQR passes; ``None`` when the Gram matrix is not positive definite."""
+    q = z
+    for _ in range(2):
+        try:
+            r = np.linalg.cholesky(q.T @ q).T
+        except np.linalg.LinAlgError:
+            return None
+        q = scipy.linalg.solve_triangular(r, q.T, trans="T", lower=False).T
+    return q
+
+
 def _orthonormal(z: np.ndarray) -> np.ndarray:
-    q, _ = np.linalg.qr(z)
+    """An orthonormal basis of ``z``'s columns (``d × l``, tall and skinny).
+
+    CholeskyQR2 costs two small ``l × l`` factorisations and BLAS-3 products, far less than Householder
+    QR on a tall matrix; an ill-conditioned ``z`` (rank-deficient data) makes Cholesky fail or lose
+    orthogonality, and then Householder QR takes over.
+    """
+    q = _cholesky_qr2(z)
+    if q is None or not np.allclose(q.T @ q, np.eye(z.shape[1]), atol=1e-10):
+        q = scipy.linalg.qr(z, mode="economic", check_finite=False)[0]
     return q
 
 

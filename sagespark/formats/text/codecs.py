@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from sagespark.algorithms.base import Matrix
 from sagespark.errors import DataFormatError
 from sagespark.formats.text.csv_codec import (
     decode_csv,
@@ -54,8 +55,6 @@ from sagespark.formats.text.media import (
 
 __all__ = ["decode_request", "encode_request", "encode_response", "decode_response", "check_feature_dim"]
 
-Matrix = np.ndarray | sp.csr_matrix
-
 
 def _media(value: str | MediaType, known: tuple[str, ...] | None = None) -> MediaType:
     if isinstance(value, MediaType):
@@ -78,7 +77,9 @@ def check_feature_dim(features: Matrix, feature_dim: int | None) -> Matrix:
         # Sparse rows only name their non-zero columns; the model's width is authoritative.
         return sp.csr_matrix(features, shape=(features.shape[0], feature_dim))
     if width != feature_dim:
-        raise DataFormatError(f"Each row must have {feature_dim} features (the model's feature_dim); got {width}.")
+        raise DataFormatError(
+            f"Each row must have {feature_dim} features (the model's feature_dim); got {width}."
+        )
     return features
 
 

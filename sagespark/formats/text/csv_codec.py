@@ -137,7 +137,7 @@ def encode_csv_matrix(features: np.ndarray | sp.spmatrix) -> bytes:
     >>> encode_csv_matrix(np.eye(2, dtype=np.float32))
     b'1,0\\n0,1\\n'
     """
-    dense = features.toarray() if sp.issparse(features) else np.asarray(features)
+    dense = sp.csr_matrix(features).toarray() if sp.issparse(features) else np.asarray(features)
     if dense.ndim == 1:
         dense = dense.reshape(1, -1)
     return ("\n".join(format_rows(dense)) + "\n").encode()
@@ -158,9 +158,7 @@ def encode_csv_outputs(outputs: Mapping[str, np.ndarray], names: Sequence[str]) 
     return ("\n".join(lines) + "\n").encode()
 
 
-def decode_csv_outputs(
-    body: bytes | str, fields: Sequence[tuple[str, str]]
-) -> dict[str, np.ndarray]:
+def decode_csv_outputs(body: bytes | str, fields: Sequence[tuple[str, str]]) -> dict[str, np.ndarray]:
     """Split a CSV response back into named outputs.
 
     ``fields`` lists ``(name, kind)`` in response order; each ``"double"`` field takes one column and

@@ -40,7 +40,8 @@ def _tensor(instance: Any, where: str) -> tuple[list[Any], list[Any] | None, int
         return instance, None, None
     if not isinstance(instance, dict):
         raise DataFormatError(
-            f"{where}: expected a list of numbers or an object with \"features\"; got {type(instance).__name__}."
+            f'{where}: expected a list of numbers or an object with "features"; '
+            f"got {type(instance).__name__}."
         )
     if "features" in instance:
         tensor = instance["features"]
@@ -66,7 +67,7 @@ def _tensor(instance: Any, where: str) -> tuple[list[Any], list[Any] | None, int
     if not isinstance(values, list) or (keys is not None and not isinstance(keys, list)):
         raise DataFormatError(f'{where}: "values" and "keys" must be lists.')
     if keys is not None and len(keys) != len(values):
-        raise DataFormatError(f'{where}: {len(keys)} keys but {len(values)} values.')
+        raise DataFormatError(f"{where}: {len(keys)} keys but {len(values)} values.")
     return values, keys, width
 
 
@@ -123,12 +124,14 @@ def instances_to_matrix(
         for i, (values, _, w) in enumerate(parsed):
             row = _numbers(values, where(i), '"values"', np.float32)
             if len(row) != width or (w is not None and w != len(row)):
-                raise DataFormatError(f"{where(i)} has {len(row)} features; expected {width} like the first row.")
+                raise DataFormatError(
+                    f"{where(i)} has {len(row)} features; expected {width} like the first row."
+                )
             arrays.append(row)
         return np.vstack(arrays)
 
     if len(widths) > 1:
-        raise DataFormatError(f"Instances disagree on the sparse \"shape\": {sorted(widths)}.")
+        raise DataFormatError(f'Instances disagree on the sparse "shape": {sorted(widths)}.')
     declared = widths.pop() if widths else None
     indptr = np.zeros(len(parsed) + 1, dtype=np.int64)
     all_keys: list[np.ndarray] = []
@@ -136,7 +139,11 @@ def instances_to_matrix(
     width = declared or 0
     for i, (values, keys, _) in enumerate(parsed):
         vals = _numbers(values, where(i), '"values"', np.float32)
-        idx = np.arange(len(vals), dtype=np.int64) if keys is None else _numbers(keys, where(i), '"keys"', np.int64)
+        idx = (
+            np.arange(len(vals), dtype=np.int64)
+            if keys is None
+            else _numbers(keys, where(i), '"keys"', np.int64)
+        )
         if len(idx):
             if idx.min() < 0:
                 raise DataFormatError(f"{where(i)}: negative key {int(idx.min())}.")

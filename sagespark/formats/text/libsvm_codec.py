@@ -41,11 +41,11 @@ def encode_libsvm(features: np.ndarray | sp.spmatrix, labels: np.ndarray | None 
     keys = (csr.indices + 1).tolist()
     values = list(map(fmt, csr.data.tolist()))
     pairs = [f"{k}:{v}" for k, v in zip(keys, values)]
-    label_text = ["0"] * csr.shape[0] if labels is None else list(map(repr, np.asarray(labels, float).tolist()))
+    label_text = (
+        ["0"] * csr.shape[0] if labels is None else list(map(repr, np.asarray(labels, float).tolist()))
+    )
     bounds = csr.indptr.tolist()
-    lines = [
-        " ".join([label, *pairs[a:b]]) for label, a, b in zip(label_text, bounds[:-1], bounds[1:])
-    ]
+    lines = [" ".join([label, *pairs[a:b]]) for label, a, b in zip(label_text, bounds[:-1], bounds[1:])]
     return ("\n".join(lines) + "\n").encode() if lines else b""
 
 

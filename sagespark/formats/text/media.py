@@ -92,7 +92,9 @@ def parse_media_type(header: str | None, *, known: tuple[str, ...] = REQUEST_TYP
     name = _ALIASES.get(base.strip().lower())
     if name is None or name not in known:
         shown = text or "(none)"
-        raise UnsupportedMediaType(f"Unsupported media type {shown!r}; supported types are {', '.join(known)}.")
+        raise UnsupportedMediaType(
+            f"Unsupported media type {shown!r}; supported types are {', '.join(known)}."
+        )
     params: dict[str, str] = {}
     for part in rest.split(";"):
         key, sep, value = part.partition("=")
@@ -101,7 +103,9 @@ def parse_media_type(header: str | None, *, known: tuple[str, ...] = REQUEST_TYP
     return MediaType(name, params)
 
 
-def negotiate_accept(header: str | None, *, default: str, known: tuple[str, ...] = RESPONSE_TYPES) -> MediaType:
+def negotiate_accept(
+    header: str | None, *, default: str, known: tuple[str, ...] = RESPONSE_TYPES
+) -> MediaType:
     """Pick the response type for an ``Accept`` header, honouring ``q`` weights.
 
     An empty header or a bare ``*/*`` gives ``default`` (SageMaker's

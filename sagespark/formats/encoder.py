@@ -46,7 +46,9 @@ def check_labels(labels: Any, n: int) -> np.ndarray | None:
     if arr.ndim != 1:
         raise DataFormatError(f"labels must be a 1-D array with one value per row; got shape {arr.shape}.")
     if arr.shape[0] != n:
-        raise DataFormatError(f"labels has {arr.shape[0]} values but features has {n} rows; expected one per row.")
+        raise DataFormatError(
+            f"labels has {arr.shape[0]} values but features has {n} rows; expected one per row."
+        )
     return arr
 
 
@@ -137,7 +139,7 @@ def encode(features: Any, labels: Any = None) -> bytes:
     Examples
     --------
     >>> import numpy as np
-    >>> from sagespark.formats.decode import decode
+    >>> from sagespark.formats.decoder import decode
     >>> batch = decode(encode(np.eye(2, dtype=np.float32), np.array([0.0, 1.0])))
     >>> batch.features.tolist(), batch.labels.tolist()
     ([[1.0, 0.0], [0.0, 1.0]], [0.0, 1.0])

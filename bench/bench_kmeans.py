@@ -1,0 +1,102 @@
+"""Benchmark: sagespark K-Means against Spark MLlib's KMeans (and scikit-learn on the driver for quality).
+
+Generates ``--rows`` x ``--dim`` Gaussian blobs (``--k`` of them) as a Spark DataFrame of ML vectors,
+fits ``sagespark.KMeans`` and ``pyspark.ml.clustering.KMeans`` on the same DataFrame with the same
+parallelism, and reports wall time per fit and the within-cluster sum of squares (WCSS) of each model,
+plus the time and WCSS ratios sagespark / MLlib. With ``--sklearn`` it also fits scikit-learn's KMeans
+(n_init=10) on a driver copy as the quality reference (small sizes only).
+
+Usage::
+
+    python bench/bench_kmeans.py --rows 20000 --dim 20 --k 10 --workers 2
+    python bench/bench_kmeans.py --rows 5000000 --dim 50 --k 100 --workers 8 --master local[8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+
+import numpy as np  # noqa: E402
+
+
+def make_data(rows: int, dim: int, k: int, seed: int) -> np.ndarray:
+    """``rows`` points around ``k`` random centres, float32."""
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(-10, 10, size=(k, dim))
+    labels = rng.integers(0, k, size=rows)
+    return (centres[labels] + rng.normal(size=(rows, dim))).astype(np.float32)
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=20000)
+    parser.add_argument("--dim", type=int, default=20)
+    parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sklearn", action="store_true", help="also fit scikit-learn on the driver")
+    args = parser.parse_args(argv)
+
+    from pyspark.ml.clustering import KMeans as MLlibKMeans
+    from pyspark.ml.functions import array_to_vector
+    from pyspark.sql import SparkSession
+    from pyspark.sql import functions as F
+
+    import sagespark
+
+    spark = (SparkSession.builder.master(args.master).appName("bench-kmeans")
+             .config("spark.ui.enabled", "false")
+             .config("spark.sql.execution.arrow.pyspark.enabled", "true").getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    x = make_data(args.rows, args.dim, args.k, args.seed)
+    # Build the DataFrame through Arrow (pandas -> array column -> ML vector) and cache it, so both fits
+    # read the same in-memory data.
+    import pandas as pd
+
+    pdf = pd.DataFrame({"arr": list(x.astype(np.float64))})
+    df = (spark.createDataFrame(pdf).select(array_to_vector("arr").alias("features"))
+          .repartition(args.workers).cache())
+    df.count()
+
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as store:
+        start = time.perf_counter()
+        model = sagespark.KMeans(k=args.k, numWorkers=args.workers, storeUri=store,
+                                 eval_metrics=["msd", "ssd"]).fit(df)
+        out["sagespark_fit_s"] = time.perf_counter() - start
+        out["sagespark_wcss"] = float(model.metrics["train:ssd"])
+        start = time.perf_counter()
+        scored = model.transform(df).select(F.sum(F.col("distance_to_cluster") ** 2)).first()[0]
+        out["sagespark_transform_s"] = time.perf_counter() - start
+        out["sagespark_wcss_from_transform"] = float(scored)
+
+    start = time.perf_counter()
+    mllib = MLlibKMeans(k=args.k, seed=args.seed, featuresCol="features").fit(df)
+    out["mllib_fit_s"] = time.perf_counter() - start
+    out["mllib_wcss"] = float(mllib.summary.trainingCost)
+
+    if args.sklearn:
+        from sklearn.cluster import KMeans as SklearnKMeans
+
+        start = time.perf_counter()
+        out["sklearn_wcss"] = float(SklearnKMeans(args.k, n_init=10, random_state=args.seed).fit(x).inertia_)
+        out["sklearn_fit_s"] = time.perf_counter() - start
+    out["time_ratio_sagespark_over_mllib"] = out["sagespark_fit_s"] / out["mllib_fit_s"]
+    out["wcss_ratio_sagespark_over_mllib"] = out["sagespark_wcss"] / out["mllib_wcss"]
+    print(f"rows={args.rows} dim={args.dim} k={args.k} workers={args.workers} master={args.master}")
+    for key, value in out.items():
+        print(f"{key:36s} {value:.6g}")
+    spark.stop()
+    return out
+
+
+if __name__ == "__main__":
+    main()

@@ -17,7 +17,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
 import numpy as np
 import scipy.sparse as sp
@@ -37,7 +37,7 @@ __all__ = [
     "Algorithm",
 ]
 
-Matrix = Union[np.ndarray, sp.csr_matrix]
+Matrix = np.ndarray | sp.csr_matrix
 """A batch of feature rows: a dense 2-D array or a CSR matrix."""
 
 @dataclass(frozen=True)
@@ -152,7 +152,7 @@ class Algorithm(ABC):
     @classmethod
     @abstractmethod
     def train(
-        cls, ctx: "TrainContext", data: Mapping[str, ChannelData], hp: Hyperparameters
+        cls, ctx: TrainContext, data: Mapping[str, ChannelData], hp: Hyperparameters
     ) -> TrainResult:
         """Train on this rank's share of every channel; collectives go through ``ctx``.
 

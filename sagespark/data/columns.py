@@ -120,7 +120,8 @@ def select_inputs(
     Examples
     --------
     >>> from sagespark.algorithms.base import InputField
-    >>> out = select_inputs(df, (InputField("label", "double", "labelCol"),), {"labelCol": "y"})  # doctest: +SKIP
+    >>> label = InputField("label", "double", "labelCol")
+    >>> out = select_inputs(df, (label,), {"labelCol": "y"})  # doctest: +SKIP
     >>> out.schema.simpleString()  # doctest: +SKIP
     'struct<label:double>'
     """

@@ -31,6 +31,7 @@ Examples
 from __future__ import annotations
 
 import posixpath
+import re
 import sys
 import uuid
 from collections.abc import Iterator, Mapping
@@ -146,7 +147,13 @@ class RecordIOReader(DataSourceReader):
             labels = pa.nulls(n, type=pa.float64())
         else:
             values = np.asarray(batch.labels, dtype=np.float64)
-            labels = pa.array(values.reshape(n, -1)[:, 0] if values.ndim > 1 else values, type=pa.float64())
+            if values.ndim == 2 and values.shape[1] == 1:
+                values = values[:, 0]
+            if values.shape != (n,):
+                raise DataFormatError(
+                    f"Records carry labels of shape {values.shape[1:]}; the label column holds one number."
+                )
+            labels = pa.array(values, type=pa.float64())
         return pa.RecordBatch.from_arrays([vectors, labels], names=self.names)
 
 
@@ -248,7 +255,7 @@ def register(spark: SparkSession | None = None) -> None:
     if getattr(spark, "_sagespark_datasource_registered", False):
         return
     spark.dataSource.register(SageMakerDataSource)
-    spark._sagespark_datasource_registered = True  # type: ignore[union-attr]
+    spark._sagespark_datasource_registered = True  # type: ignore[attr-defined]
 
 
 def register_active() -> bool:
@@ -272,6 +279,7 @@ def register_active() -> bool:
     return True
 
 
+_DATA_ERROR = re.compile(r"DataFormatError: (.+)")
 _MODES = ("error", "errorifexists", "ignore", "append", "overwrite")
 
 
@@ -297,6 +305,9 @@ def save(df: DataFrame, path: str, *, mode: str = "errorifexists", **options: st
     ------
     FileExistsError
         ``errorifexists`` and the path exists.
+    DataFormatError
+        A column has the wrong type, or a row is null or of the wrong size (raised in a Spark task;
+        re-raised here with the task's message).
 
     Examples
     --------
@@ -316,4 +327,12 @@ def save(df: DataFrame, path: str, *, mode: str = "errorifexists", **options: st
     if exists and key == "ignore":
         return
     spark_mode = "overwrite" if key == "overwrite" else "append"
-    df.write.format("sagemaker").mode(spark_mode).options(**options).save(path)
+    try:
+        df.write.format("sagemaker").mode(spark_mode).options(**options).save(path)
+    except Exception as err:
+        # Spark wraps errors from its Python workers in its own exception types; give the caller the
+        # typed error back, with the worker's message.
+        found = _DATA_ERROR.search(str(err))
+        if found is None:
+            raise
+        raise DataFormatError(found.group(1).strip()) from err

@@ -192,22 +192,23 @@ def _check_width(chunks: list[_Chunk], *, column: str) -> int:
 def _chunk_columns(c: _Chunk, width: int, *, column: str) -> np.ndarray:
     """Column index of every stored value of a chunk: given for sparse rows, 0..n-1 for dense rows."""
     lengths = c.lengths
-    if c.sparse is not None and c.sparse.all():
-        cols = c.indices
-    else:
-        cols = np.arange(len(c.flat), dtype=np.int64) - np.repeat(c.offsets[:-1], lengths)
-        if c.sparse is not None:
-            cols[np.repeat(c.sparse, lengths)] = c.indices
-    if c.sparse is not None and len(c.indices):
-        off = (c.indices < 0) | (c.indices >= width)
-        if off.any():
-            position = int(np.flatnonzero(np.repeat(c.sparse, lengths))[_first_true(off)])
-            row = int(np.searchsorted(c.offsets, position, side="right")) - 1
-            raise DataFormatError(
-                f"Column {column!r}: sparse vector in row {c.start + row} has index "
-                f"{int(c.indices[_first_true(off)])} outside [0, {width})."
-            )
-    return cols
+    positions = np.arange(len(c.flat), dtype=np.int64) - np.repeat(c.offsets[:-1], lengths)
+    if c.sparse is None or c.indices is None:
+        return positions
+    indices: np.ndarray = c.indices
+    off = (indices < 0) | (indices >= width)
+    if np.any(off):
+        first = _first_true(np.asarray(off))
+        position = int(np.flatnonzero(np.repeat(c.sparse, lengths))[first])
+        row = int(np.searchsorted(c.offsets, position, side="right")) - 1
+        raise DataFormatError(
+            f"Column {column!r}: sparse vector in row {c.start + row} has index "
+            f"{int(indices[first])} outside [0, {width})."
+        )
+    if c.sparse.all():
+        return indices
+    positions[np.repeat(c.sparse, lengths)] = indices
+    return positions
 
 
 def _to_csr(chunks: list[_Chunk], n: int, width: int, dtype: Any, *, column: str) -> sp.csr_matrix:

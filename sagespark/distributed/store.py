@@ -35,6 +35,7 @@ import threading
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -52,10 +53,24 @@ def default_store_root() -> Path:
     return Path(tempfile.gettempdir()) / "sagespark-store"
 
 
+def _local_path(uri: str) -> str | None:
+    """The absolute local path of ``uri`` when it names the local disk, else ``None``.
+
+    Accepts plain paths and ``file:`` URIs in both the standard (``file:///tmp/x``) and Hadoop's
+    (``file:/tmp/x``) spelling, which Spark users meet in qualified paths.
+    """
+    if uri.startswith("file:"):
+        return str(Path(urlparse(uri).path or "/").resolve())
+    if "://" not in uri:
+        return str(Path(uri).expanduser().resolve())
+    return None
+
+
 def _resolve(uri: str) -> tuple[pafs.FileSystem, str]:
     """A filesystem and the path inside it for ``uri`` (a local path or a filesystem URI)."""
-    if "://" not in uri:
-        return pafs.LocalFileSystem(), str(Path(uri).expanduser().resolve())
+    local = _local_path(uri)
+    if local is not None:
+        return pafs.LocalFileSystem(), local
     try:
         # pyarrow's native filesystems (file, s3, gs, hdfs, abfs) are the fastest and need no extra package.
         fs, path = pafs.FileSystem.from_uri(uri)
@@ -81,7 +96,7 @@ class Store:
     Parameters
     ----------
     uri : str
-        The root: a local path, ``file://``, ``s3://``, ``gs://``, ``hdfs://``, ``memory://`` (tests) or any
+        The root: a local path, ``file:`` URI, ``s3://``, ``gs://``, ``hdfs://``, ``memory://`` (tests) or any
         URI fsspec understands.
 
     Examples
@@ -92,7 +107,8 @@ class Store:
     """
 
     def __init__(self, uri: str) -> None:
-        self.uri = uri.rstrip("/") if "://" in uri else str(Path(uri).expanduser().resolve())
+        local = _local_path(uri)
+        self.uri = uri.rstrip("/") if local is None else local
         self.fs, self._root_path = _resolve(self.uri)
 
     @classmethod
@@ -113,6 +129,7 @@ class Store:
 
     # -- paths -----------------------------------------------------------------------------
     def _path(self, uri: str) -> tuple[pafs.FileSystem, str]:
+        uri = _local_path(uri) or uri
         if uri == self.uri or uri.startswith(self.uri + "/"):
             return self.fs, self._root_path + uri[len(self.uri) :].rstrip("/")
         return _resolve(uri)
@@ -218,7 +235,8 @@ class Store:
             When ``uri`` is not a run directory directly under this store's root; this guard is what keeps
             a mistaken URI from deleting the root or another job's data.
         """
-        parent, _, name = uri.rstrip("/").rpartition("/")
+        uri = _local_path(uri) or uri.rstrip("/")
+        parent, _, name = uri.rpartition("/")
         if parent != self.uri or not _RUN_NAME.match(name):
             raise ValueError(
                 f"Refusing to delete {uri!r}: only run directories made by new_run_uri() directly under "

@@ -30,6 +30,7 @@ Examples
 from __future__ import annotations
 
 import json
+import logging
 import re
 import shutil
 import sys
@@ -44,9 +45,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sagespark.algorithms.base import Algorithm, ChannelData
-from sagespark.distributed.logtail import LogTail, capture_worker_logs
+from sagespark.distributed.logtail import TRAIN_LOGGER, capture_worker_logs
 from sagespark.distributed.store import Store
-from sagespark.errors import TrainingError
+from sagespark.errors import DataFormatError, TrainingError
 from sagespark.hyperparams import Hyperparameters
 
 __all__ = [
@@ -57,6 +58,8 @@ __all__ = [
     "encode_failure",
     "decode_failure",
 ]
+
+logger = logging.getLogger(TRAIN_LOGGER)
 
 CHANNEL_COLUMN = "__sagespark_channel__"
 """Column the launcher adds: the index of the row's channel in :attr:`TaskSpec.channels`."""
@@ -144,7 +147,7 @@ def train_partition(spec: TaskSpec, batches: Iterator[pa.RecordBatch]) -> Iterat
     rank = task.partitionId()
     with capture_worker_logs(rank) as tail:
         try:
-            yield from _run(spec, task, rank, batches, tail)
+            yield from _run(spec, task, rank, batches)
         except Exception as err:
             secondary = _is_peer_failure(err)
             if secondary:
@@ -188,30 +191,46 @@ def _summary(data: dict[str, ChannelData]) -> dict[str, Any]:
     return out
 
 
-def _run(
-    spec: TaskSpec, task: Any, rank: int, batches: Iterator[pa.RecordBatch], tail: LogTail
-) -> Iterator[pa.RecordBatch]:
+def _decode(spec: TaskSpec, rank: int, batches: Iterator[pa.RecordBatch]) -> dict[str, ChannelData]:
+    """This rank's share of every channel, read once from Arrow."""
     from sagespark.data.channels import channel_data_from_arrow
-    from sagespark.distributed.agreement import agree, fill_empty
 
-    algorithm = spec.algorithm
     data: dict[str, ChannelData] = {}
     for name, names, parts in zip(spec.channels, spec.channel_inputs, _split_channels(spec, batches)):
-        inputs = tuple(f for f in algorithm.inputs if f.name in names)
+        inputs = tuple(f for f in spec.algorithm.inputs if f.name in names)
         try:
             data[name] = channel_data_from_arrow(parts, inputs)
-        except Exception as err:
-            raise type(err)(f"In the {name!r} channel (rows of rank {rank}'s share): {err}") from err
+        except DataFormatError as err:
+            raise DataFormatError(f"In the {name!r} channel (rows of rank {rank}'s share): {err}") from err
+    shares = ", ".join(
+        f"{n}={c.num_rows}" + ("" if c.features is None else f"x{c.features.shape[1]}")
+        for n, c in data.items()
+    )
+    logger.info("[rank %d/%d] read its share of the data: %s", rank, spec.world_size, shares)
+    return data
+
+
+def _rendezvous(
+    spec: TaskSpec, task: Any, rank: int, data: dict[str, ChannelData]
+) -> tuple[Hyperparameters, dict[str, ChannelData], Any]:
+    """Agree with every rank on hyperparameters and shapes; connect to rank 0's store.
+
+    One ``allGather`` carries both each rank's view of its data and rank 0's rendezvous address.
+    Returns the agreed hyperparameters, the data with empty shares shaped, and the store (``None`` for a
+    world of one).
+    """
+    from sagespark.distributed.agreement import agree, fill_empty
+    from sagespark.distributed.torch_context import connect_store, create_master_store
+
+    algorithm = spec.algorithm
     train = data["train"]
     hp = algorithm.infer_hyperparameters(spec.hyperparameters, train) if train.num_rows else None
-
-    master = None
+    store = None
     address = ""
     if spec.world_size > 1 and rank == 0:
-        from sagespark.distributed.torch_context import create_master_store
-
-        master = create_master_store(spec.world_size, _timeout(spec))
-        address = f"{task.getTaskInfos()[0].address.rsplit(':', 1)[0]}:{master.port}"
+        # The OS picks the port as the store binds it: no window for another process to take it.
+        store = create_master_store(spec.world_size, _timeout(spec))
+        address = f"{task.getTaskInfos()[0].address.rsplit(':', 1)[0]}:{store.port}"
     message = {
         "rank": rank,
         "address": address,
@@ -223,15 +242,19 @@ def _run(
     if hp is None or hp.to_wire() != agreed.hyperparameters:
         # A rank without training rows adopts what the others inferred.
         hp = algorithm.hyperparameters.from_wire(agreed.hyperparameters)
-    data = fill_empty(data, agreed)
-
-    device = _device(spec, task, rank)
-    from sagespark.distributed.torch_context import TorchContext, connect_store
-
-    store = master
     if spec.world_size > 1 and store is None:
         host, port = gathered[0]["address"].rsplit(":", 1)
         store = connect_store(host, int(port), spec.world_size, _timeout(spec))
+    return hp, fill_empty(data, agreed), store
+
+
+def _run(spec: TaskSpec, task: Any, rank: int, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    from sagespark.distributed.torch_context import TorchContext
+
+    algorithm = spec.algorithm
+    data = _decode(spec, rank, batches)
+    hp, data, store = _rendezvous(spec, task, rank, data)
+    device = _device(spec, task, rank)
     with TorchContext(
         rank, spec.world_size, store=store, device=device, seed=spec.seed, timeout=_timeout(spec)
     ) as ctx:
@@ -241,6 +264,7 @@ def _run(
         ctx.log("training finished")
     if rank != 0:
         return
+    # Rank 0 writes the model locally, then uploads it: the driver only ever sees its URI.
     staging = tempfile.mkdtemp(prefix="sagespark-artifact-")
     try:
         from sagespark.algorithms.artifact import save_artifact
@@ -250,16 +274,12 @@ def _run(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     metrics = {k: float(v) for k, v in result.metrics.items()}
-    yield pa.RecordBatch.from_pylist(
-        [
-            {
-                "artifact_uri": spec.run_uri,
-                "metrics": json.dumps(metrics),
-                "hyperparameters": json.dumps(hp.to_wire()),
-            }
-        ],
-        schema=_RESULT_ARROW,
-    )
+    row = {
+        "artifact_uri": spec.run_uri,
+        "metrics": json.dumps(metrics),
+        "hyperparameters": json.dumps(hp.to_wire()),
+    }
+    yield pa.RecordBatch.from_pylist([row], schema=_RESULT_ARROW)
 
 
 def _timeout(spec: TaskSpec) -> Any:

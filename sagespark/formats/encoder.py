@@ -24,7 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from sagespark.errors import DataFormatError
-from sagespark.formats.assemble import Piece, assemble
+from sagespark.formats.assemble import assemble
 from sagespark.formats.layout import (
     FEATURES_TAG,
     LABEL_TAG,
@@ -32,6 +32,7 @@ from sagespark.formats.layout import (
     tensor_entry,
     value_runs,
 )
+from sagespark.formats.pieces import Piece
 
 __all__ = ["encode", "encode_dense", "encode_sparse", "check_labels"]
 

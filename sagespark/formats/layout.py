@@ -17,10 +17,12 @@ dtype('float64')
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from sagespark.errors import DataFormatError
-from sagespark.formats.assemble import Const, Piece, Runs, Varint
+from sagespark.formats.pieces import Const, Piece, Runs, Varint
 from sagespark.formats.varint import encode_varint_matrix, varint_lengths
 
 __all__ = [
@@ -72,6 +74,7 @@ def value_runs(flat: np.ndarray, indptr: np.ndarray | None, n: int, dtype: np.dt
     ``indptr`` marks row boundaries (CSR style); None means ``n`` rows of equal length. ``dtype`` int32
     and uint64 (keys, shape) are varints; float32 and float64 are little-endian fixed-width values.
     """
+    regular = indptr is None
     if indptr is None:
         width = flat.size // n if n else 0
         indptr = np.arange(n + 1, dtype=np.int64) * width
@@ -81,15 +84,26 @@ def value_runs(flat: np.ndarray, indptr: np.ndarray | None, n: int, dtype: np.dt
         return Runs(matrix, indptr, None if (sizes == matrix.shape[1]).all() else sizes)
     item = dtype.itemsize
     data = np.ascontiguousarray(flat, dtype=dtype.newbyteorder("<")).reshape(-1).view(np.uint8)
-    return Runs(data.reshape(-1, item), indptr)
+    runs = Runs(data.reshape(-1, item), indptr)
+    if regular:  # equal rows: keep the per-row size a constant, so the lengths above it stay constant
+        runs.row_bytes = np.broadcast_to(np.int64(width * item), (n,))
+    return runs
+
+
+def _per_row(fn: Callable[..., np.ndarray], *rows: np.ndarray) -> np.ndarray:
+    """``fn`` of per-row arrays; evaluated once when every input is a constant broadcast."""
+    if all(r.strides == (0,) for r in rows):
+        return np.broadcast_to(fn(*(r[:1] for r in rows)), rows[0].shape)
+    return fn(*rows)
 
 
 def _packed(tag: int, runs: Runs) -> tuple[list[Piece], np.ndarray]:
     """A packed repeated field, omitted in rows where it has no elements."""
     sizes = runs.row_bytes
-    present = None if (sizes > 0).all() else sizes > 0
+    nonzero = _per_row(lambda s: s > 0, sizes)
+    present = None if nonzero.all() else nonzero
     pieces: list[Piece] = [Const(bytes([tag]), present), Varint(sizes, present), runs]
-    total = np.where(sizes > 0, 1 + varint_lengths(sizes) + sizes, 0)
+    total = _per_row(lambda s: np.where(s > 0, 1 + varint_lengths(s) + s, 0), sizes)
     return pieces, total
 
 
@@ -123,13 +137,13 @@ def tensor_entry(
     if keys is not None:
         key_pieces, key_len = _packed(0x12, keys)
         tensor += key_pieces
-        tensor_len = tensor_len + key_len
+        tensor_len = _per_row(np.add, tensor_len, key_len)
     if shape is not None:
-        shape_size = varint_lengths(shape)
+        shape_size = _per_row(varint_lengths, shape)
         tensor += [Const(b"\x1a"), Varint(shape_size), Varint(shape)]
-        tensor_len = tensor_len + 1 + varint_lengths(shape_size) + shape_size
-    value_len = 1 + varint_lengths(tensor_len) + tensor_len
-    entry_len = 2 + len(key_bytes) + 1 + varint_lengths(value_len) + value_len
+        tensor_len = _per_row(lambda t, s: t + 1 + varint_lengths(s) + s, tensor_len, shape_size)
+    value_len = _per_row(lambda t: 1 + varint_lengths(t) + t, tensor_len)
+    entry_len = _per_row(lambda v: 2 + len(key_bytes) + 1 + varint_lengths(v) + v, value_len)
     pieces: list[Piece] = [
         Const(bytes([field_tag])),
         Varint(entry_len),
@@ -139,4 +153,4 @@ def tensor_entry(
         Varint(tensor_len),
         *tensor,
     ]
-    return pieces, 1 + varint_lengths(entry_len) + entry_len
+    return pieces, _per_row(lambda e: 1 + varint_lengths(e) + e, entry_len)

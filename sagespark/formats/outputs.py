@@ -23,10 +23,14 @@ from collections.abc import Mapping
 import numpy as np
 
 from sagespark.errors import DataFormatError
-from sagespark.formats.assemble import Piece, assemble
+from sagespark.formats.assemble import assemble
 from sagespark.formats.decoder import as_uint8
 from sagespark.formats.layout import LABEL_TAG, tensor_entry, value_runs
+from sagespark.formats.parse import TENSOR_CODES, packed_at, varint_at
+from sagespark.formats.pieces import Piece
 from sagespark.formats.records import read_records
+from sagespark.formats.scan import scan_frames
+from sagespark.formats.template import rows_matching
 
 __all__ = ["encode_outputs", "decode_outputs"]
 
@@ -72,6 +76,77 @@ def encode_outputs(outputs: Mapping[str, np.ndarray]) -> bytes:
     return assemble(n, pieces)
 
 
+def _walk_outputs(payload: bytes) -> list[tuple[str, int, int, int, int]] | None:
+    """Outputs of one canonical response record: ``(name, dtype code, values start, size, width)``.
+
+    ``width`` is the shape element, or -1 without a shape. None for anything else (then the generated
+    classes read the stream).
+    """
+    out = []
+    pos, end = 0, len(payload)
+    try:
+        while pos < end:
+            if payload[pos] != 0x12:
+                return None
+            length, pos = varint_at(payload, pos + 1, end)
+            entry_end = pos + length
+            if payload[pos] != 0x0A:
+                return None
+            key_len, pos = varint_at(payload, pos + 1, entry_end)
+            name = payload[pos : pos + key_len].decode("utf-8")
+            pos += key_len
+            if payload[pos] != 0x12:
+                return None
+            length, pos = varint_at(payload, pos + 1, entry_end)
+            if pos + length != entry_end or payload[pos] not in (0x12, 0x1A):
+                return None
+            kind = TENSOR_CODES[payload[pos]]
+            length, pos = varint_at(payload, pos + 1, entry_end)
+            if pos + length != entry_end:
+                return None
+            start, size, pos = packed_at(payload, pos, entry_end, 0x0A)
+            size = max(size, 0)  # an empty packed field is omitted
+            width = -1
+            shape_pos, shape_len, pos = packed_at(payload, pos, entry_end, 0x1A)
+            if shape_len >= 0:
+                width, after = varint_at(payload, shape_pos, shape_pos + shape_len)
+                if after != pos:
+                    return None
+            if pos != entry_end or size % (4 << kind):
+                return None
+            out.append((name, kind, start, size, width))
+            pos = entry_end
+    except (ValueError, IndexError, UnicodeDecodeError):
+        return None
+    names = [o[0] for o in out]
+    return out if out and len(set(names)) == len(names) else None
+
+
+def _decode_outputs_fast(buf: np.ndarray) -> dict[str, np.ndarray] | None:
+    """Vectorised decode when every record has the layout of the first (as encode_outputs writes)."""
+    frames = scan_frames(buf)
+    n = len(frames)
+    if n == 0 or not (frames.lengths == frames.lengths[0]).all():
+        return None
+    length, first = int(frames.lengths[0]), int(frames.starts[0])
+    outputs = _walk_outputs(buf[first : first + length].tobytes())
+    if outputs is None:
+        return None
+    rows = np.arange(n)
+    view, match = rows_matching(frames, rows, length, [(start, size) for _, _, start, size, _ in outputs])
+    if not match.all():
+        return None
+    result = {}
+    for name, kind, start, size, width in outputs:
+        dtype = "<f4" if kind == 0 else "<f8"
+        if size == 0:
+            result[name] = np.zeros((n, 0), dtype=dtype)
+            continue
+        values = np.ascontiguousarray(view[:, start : start + size]).view(dtype).reshape(n, -1)
+        result[name] = values if width >= 0 or values.shape[1] != 1 else values[:, 0]
+    return result
+
+
 def decode_outputs(data: bytes | bytearray | memoryview | np.ndarray) -> dict[str, np.ndarray]:
     """Decode a RecordIO-protobuf inference response into one array per output name.
 
@@ -84,6 +159,9 @@ def decode_outputs(data: bytes | bytearray | memoryview | np.ndarray) -> dict[st
         Corrupt framing or protobuf, records with different output names, ragged or sparse outputs.
     """
     buf = as_uint8(data)
+    fast = _decode_outputs_fast(buf)
+    if fast is not None:
+        return {name: fast[name] for name in sorted(fast)}
     columns: dict[str, list[np.ndarray]] = {}
     two_d: dict[str, bool] = {}
     names: list[str] | None = None

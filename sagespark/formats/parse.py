@@ -189,3 +189,108 @@ def parse_rows(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> Pars
         label_pos=label_pos,
         label_len=label_len,
     )
+
+
+@dataclass
+class OneRow:
+    """:func:`parse_one`'s result: positions relative to the payload start (see :class:`ParsedRows`)."""
+
+    value_type: int
+    value_pos: int
+    value_len: int
+    key_pos: int
+    key_len: int
+    has_shape: bool
+    shape: int
+    label_type: int
+    label_pos: int
+    label_len: int
+
+
+def varint_at(data: bytes, pos: int, limit: int) -> tuple[int, int]:
+    value = shift = 0
+    for k in range(10):
+        if pos + k >= limit:
+            raise ValueError("cut varint")
+        byte = data[pos + k]
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, pos + k + 1
+    raise ValueError("varint too long")
+
+
+def _entry_at(data: bytes, pos: int, limit: int, tag: int) -> tuple[int, int, int]:
+    if pos >= limit or data[pos] != tag:
+        raise ValueError("tag")
+    length, pos = varint_at(data, pos + 1, limit)
+    end = pos + length
+    if end > limit or data[pos : pos + 8] != _KEY.tobytes() or pos + 8 >= end or data[pos + 8] != 0x12:
+        raise ValueError("key")
+    length, pos = varint_at(data, pos + 9, end)
+    if pos + length != end or data[pos] not in TENSOR_CODES:
+        raise ValueError("value")
+    kind = TENSOR_CODES[data[pos]]
+    length, pos = varint_at(data, pos + 1, end)
+    if pos + length != end:
+        raise ValueError("tensor")
+    return kind, pos, end
+
+
+def packed_at(data: bytes, pos: int, end: int, tag: int) -> tuple[int, int, int]:
+    """(start, length, position after) of an optional packed field; length -1 when absent."""
+    if pos < end and data[pos] == tag:
+        length, start = varint_at(data, pos + 1, end)
+        if start + length > end:
+            raise ValueError("packed")
+        return start, length, start + length
+    return 0, -1, pos
+
+
+def parse_one(data: bytes) -> OneRow | None:
+    """The canonical grammar of :func:`parse_rows` for a single payload, in plain Python.
+
+    Used for the template of a group of records, where a lockstep parse of one row would cost more
+    in numpy call overhead than it saves. Returns None for anything outside the canonical layout.
+
+    Examples
+    --------
+    >>> from sagespark.formats.encoder import encode
+    >>> import numpy as np
+    >>> row = parse_one(encode(np.ones((1, 2), np.float32))[8:])
+    >>> row.value_type, row.value_pos, row.value_len
+    (0, 16, 8)
+    """
+    end = len(data)
+    try:
+        kind, pos, features_end = _entry_at(data, 0, end, 0x0A)
+        value_pos, value_len, pos = packed_at(data, pos, features_end, 0x0A)
+        key_pos, key_len, pos = packed_at(data, pos, features_end, 0x12)
+        shape_pos, shape_len, pos = packed_at(data, pos, features_end, 0x1A)
+        if pos != features_end:
+            return None
+        shape = 0
+        if shape_len >= 0:
+            shape, after = varint_at(data, shape_pos, shape_pos + shape_len)
+            if after != shape_pos + shape_len or shape >= 1 << 62:
+                return None
+        label_type, label_pos, label_len = -1, 0, 0
+        if features_end < end:
+            label_type, pos, entry_end = _entry_at(data, features_end, end, 0x12)
+            label_pos, label_len, pos = packed_at(data, pos, entry_end, 0x0A)
+            if entry_end != end or pos != end or label_len < 1:
+                return None
+    except (ValueError, IndexError):
+        return None
+    return OneRow(
+        value_type=kind,
+        value_pos=value_pos,
+        value_len=max(value_len, 0),
+        key_pos=key_pos,
+        key_len=max(key_len, 0),
+        has_shape=shape_len >= 0,
+        shape=shape,
+        label_type=label_type,
+        label_pos=label_pos,
+        label_len=label_len,
+    )

@@ -12,22 +12,22 @@ Examples
 >>> import numpy as np
 >>> from sagespark.formats.encoder import encode
 >>> from sagespark.formats.scan import scan_frames
->>> frames = scan_frames(np.frombuffer(encode(np.ones((3, 2), np.float32)), np.uint8))
+>>> frames = scan_frames(np.frombuffer(encode(np.ones((20, 2), np.float32)), np.uint8))
 >>> parts, rest = template_parts(frames)
->>> parts[0].values.reshape(3, 2).tolist(), rest.tolist()
-([[1.0, 1.0], [1.0, 1.0], [1.0, 1.0]], [])
+>>> parts[0].values.reshape(20, 2)[:2].tolist(), rest.tolist()
+([[1.0, 1.0], [1.0, 1.0]], [])
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from sagespark.formats.parse import parse_rows
+from sagespark.formats.parse import parse_one
 from sagespark.formats.part import Part
 from sagespark.formats.scan import Frames
 from sagespark.formats.varint import decode_varint_stream, varint_stream_problem
 
-__all__ = ["template_parts"]
+__all__ = ["template_parts", "rows_matching"]
 
 _MIN_GROUP = 16  # smaller groups are cheaper the general way
 _FLOATS = ("<f4", "<f8")
@@ -76,20 +76,14 @@ def _rows_view(frames: Frames, rows: np.ndarray, length: int) -> np.ndarray:
     return np.take(words, first[:, None] + np.arange(width)).view(np.uint8)
 
 
-def _group_part(frames: Frames, rows: np.ndarray) -> tuple[Part | None, np.ndarray]:
-    """Decode the records of one equal-length group; return the part and the rows left over."""
-    length = int(frames.lengths[rows[0]])
-    start = frames.starts[rows[:1]]
-    t = parse_rows(frames.buf, start, frames.lengths[rows[:1]])
-    kind, label_kind = int(t.value_type[0]), int(t.label_type[0])
-    if not t.canonical[0] or kind == 2 or label_kind == 2 or length == 0:
-        return None, rows  # int32 varints vary record by record: the general way handles them
-    base = int(start[0])
-    regions = [(int(t.value_pos[0]) - base if t.value_len[0] else 0, int(t.value_len[0]))]
-    if t.has_keys[0]:
-        regions.append((int(t.key_pos[0]) - base, int(t.key_len[0])))
-    if t.has_label[0]:
-        regions.append((int(t.label_pos[0]) - base, int(t.label_len[0])))
+def rows_matching(
+    frames: Frames, rows: np.ndarray, length: int, regions: list[tuple[int, int]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The payloads of ``rows`` as an ``(m, >= length)`` byte array, and which match the first row.
+
+    A row matches when all its bytes outside ``regions`` (``(start, size)`` pairs of data bytes) equal
+    the first row's.
+    """
     structural = np.ones(length, dtype=bool)
     for at, size in regions:
         structural[at : at + size] = False
@@ -101,7 +95,26 @@ def _group_part(frames: Frames, rows: np.ndarray) -> tuple[Part | None, np.ndarr
     mask = mask_bytes.view("<u4")
     cols = np.flatnonzero(mask)
     picked = words[:, cols]
-    match = ~((picked ^ picked[0]) & mask[cols]).any(axis=1)
+    return view, ~((picked ^ picked[0]) & mask[cols]).any(axis=1)
+
+
+def _group_part(frames: Frames, rows: np.ndarray) -> tuple[Part | None, np.ndarray]:
+    """Decode the records of one equal-length group; return the part and the rows left over."""
+    length = int(frames.lengths[rows[0]])
+    first = int(frames.starts[rows[0]])
+    t = parse_one(frames.buf[first : first + length].tobytes())
+    if t is None or t.value_type == 2 or t.label_type == 2 or length == 0:
+        return None, rows  # int32 varints vary record by record: the general way handles them
+    kind, label_kind = t.value_type, t.label_type
+    if label_kind >= 0 and t.label_len != (4 if label_kind == 0 else 8):
+        return None, rows
+    has_keys, has_label = t.key_len > 0, t.label_type >= 0
+    regions = [(t.value_pos if t.value_len else 0, t.value_len)]
+    if has_keys:
+        regions.append((t.key_pos, t.key_len))
+    if has_label:
+        regions.append((t.label_pos, t.label_len))
+    view, match = rows_matching(frames, rows, length, regions)
     if not match.all():
         keep = np.flatnonzero(match)
         rest = rows[~match]
@@ -118,17 +131,17 @@ def _group_part(frames: Frames, rows: np.ndarray) -> tuple[Part | None, np.ndarr
     k = size // item
     values = np.ascontiguousarray(view[:, at : at + size]).view(_FLOATS[kind]).reshape(m, k)
     labels = None
-    if t.has_label[0]:
+    if has_label:
         at_l, size_l = regions[-1]
         labels = np.ascontiguousarray(view[:, at_l : at_l + size_l]).view(_FLOATS[label_kind]).reshape(m)
-    if not t.has_keys[0]:
+    if not has_keys:
         part = Part.dense(rows, values, labels)
-        if t.has_shape[0] and int(t.shape[0]) != k:
+        if t.has_shape and t.shape != k:
             if k:
                 return None, np.concatenate([rows, rest])  # a bad shape: the general path reports it
             # Sparse rows without any stored value.
             part.sparse = np.ones(m, dtype=bool)
-            part.declared = np.full(m, int(t.shape[0]), dtype=np.int64)
+            part.declared = np.full(m, t.shape, dtype=np.int64)
         return part, rest
     at_k, size_k = regions[1]
     stream = np.ascontiguousarray(view[:, at_k : at_k + size_k]).reshape(-1)
@@ -141,7 +154,7 @@ def _group_part(frames: Frames, rows: np.ndarray) -> tuple[Part | None, np.ndarr
     part.has_keys = np.ones(m, dtype=bool)
     part.keys = keys
     part.sparse = np.ones(m, dtype=bool)
-    part.declared = np.full(m, int(t.shape[0]) if t.has_shape[0] else -1, dtype=np.int64)
+    part.declared = np.full(m, t.shape if t.has_shape else -1, dtype=np.int64)
     return part, rest
 
 

@@ -84,6 +84,9 @@ def encode_varint_matrix(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ([[5, 0], [172, 2]], [1, 2])
     """
     v = as_varint_u64(values).ravel()
+    if v.size > 1 and v.strides == (0,):  # a constant: encode once, broadcast the row
+        matrix, lengths = encode_varint_matrix(v[:1])
+        return np.broadcast_to(matrix, (v.size, matrix.shape[1])), np.broadcast_to(lengths, (v.size,))
     if v.size and v.max() < 0x80:  # the common case of small lengths and indices: one byte each
         # A read-only broadcast of 1: no allocation for the lengths.
         return v.astype(np.uint8).reshape(-1, 1), np.broadcast_to(np.int64(1), (v.size,))

@@ -47,7 +47,9 @@ _DRAIN_FACTOR = 4
 
 
 class _PayloadTooLarge(Exception):
-    pass
+    def __init__(self, finished: bool) -> None:
+        super().__init__("payload too large")
+        self.finished = finished  # whether the whole body has been received already
 
 
 class InvocationsApp:
@@ -117,8 +119,8 @@ class InvocationsApp:
             return await _respond(send, negotiated)
         try:
             body = await _read_body(receive, limit)
-        except _PayloadTooLarge:
-            drained = await _drain(receive, _DRAIN_FACTOR * limit)
+        except _PayloadTooLarge as err:
+            drained = err.finished or await _drain(receive, _DRAIN_FACTOR * limit)
             return await _respond(send, too_large, close=not drained)
         if body is None:  # the client went away
             return None
@@ -146,7 +148,7 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
         if chunk:
             size += len(chunk)
             if size > limit:
-                raise _PayloadTooLarge
+                raise _PayloadTooLarge(finished=not message.get("more_body", False))
             chunks.append(chunk)
         if not message.get("more_body", False):
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)

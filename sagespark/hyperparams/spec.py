@@ -52,7 +52,7 @@ class Hyperparameters:
 
     # -- construction ----------------------------------------------------------------------
     @classmethod
-    def from_dict(cls, values: Mapping[str, Any], *, allow_missing_inferred: bool = True) -> "Hyperparameters":
+    def from_dict(cls, values: Mapping[str, Any], *, allow_missing_inferred: bool = True) -> Hyperparameters:
         """Validate ``values`` (Python or SageMaker wire strings) and fill in the defaults.
 
         Parameters
@@ -89,11 +89,11 @@ class Hyperparameters:
         return cls(resolved)
 
     @classmethod
-    def from_wire(cls, values: Mapping[str, str]) -> "Hyperparameters":
+    def from_wire(cls, values: Mapping[str, str]) -> Hyperparameters:
         """Decode SageMaker's ``hyperparameters.json`` form (every value a string)."""
         return cls.from_dict(values)
 
-    def replace(self, **changes: Any) -> "Hyperparameters":
+    def replace(self, **changes: Any) -> Hyperparameters:
         """A copy with ``changes`` validated and applied (used to fill in inferred values)."""
         merged = {k: v for k, v in self._values.items() if v is not None}
         merged.update(changes)

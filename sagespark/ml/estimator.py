@@ -154,15 +154,18 @@ class SageMakerEstimator(
         selected = {name: select_inputs(df, algorithm.inputs, columns) for name, df in channels.items()}
         train = channels["train"]
         num_workers = self.getOrDefault("numWorkers") or train.sparkSession.sparkContext.defaultParallelism
+        store_uri = self.getOrDefault("storeUri")
         outcome = train_on_spark(
             selected,
             algorithm,
             hp,
             num_workers=int(num_workers),
-            store=Store.from_uri(self.getOrDefault("storeUri")),
+            store=Store.from_uri(store_uri),
             use_gpu=self.getOrDefault("useGpu"),
         )
         model = self.model_class()
         self._copyValues(model)
-        model._set_training_result(outcome.artifact_uri, outcome.metrics, outcome.hyperparameters)
+        model._set_training_result(
+            outcome.artifact_uri, outcome.metrics, outcome.hyperparameters, store_uri=store_uri
+        )
         return model

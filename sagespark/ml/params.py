@@ -200,9 +200,9 @@ def _make_getter(name: str, doc: str) -> Callable[[Params], Any]:
     return getter
 
 
-def _make_setter(name: str, doc: str) -> Callable[[Params, Any], Params]:
-    def setter(self: Params, value: Any) -> Params:
-        return self._set(**{name: value})
+def _make_setter(name: str, doc: str) -> Callable[[AlgorithmParams, Any], AlgorithmParams]:
+    def setter(self: AlgorithmParams, value: Any) -> AlgorithmParams:
+        return self.setParams(**{name: value})
 
     setter.__doc__ = f"Sets the value of ``{name}``. {doc}"
     return setter
@@ -257,7 +257,7 @@ class AlgorithmParams(Params):
         self.setParams(**kwargs)
 
     def setParams(self, **kwargs: Any) -> AlgorithmParams:
-        """Set any Params by name (``k=10``, ``featuresCol="f"``, ``numWorkers=2``).
+        """Set any Params by name (``k=10``, ``featuresCol="f"``, ``numWorkers=2``); ``None`` clears one.
 
         Raises
         ------
@@ -277,12 +277,14 @@ class AlgorithmParams(Params):
                 raise TypeError(
                     f"{type(self).__name__} got an unexpected parameter {name!r}.{hint} Valid: {valid}."
                 )
-        return self._set(**kwargs)
+        for name in [n for n, v in kwargs.items() if v is None]:
+            self.clear(self.getParam(name))  # back to the default (or unset, for required ones)
+        return self._set(**{n: v for n, v in kwargs.items() if v is not None})
 
     def set(self, param: Param, value: Any) -> None:
         # PySpark's ``set`` re-wraps converter errors in a bare ValueError; keep ours typed.
         self._shouldOwn(param)
-        self._paramMap[param] = param.typeConverter(value)
+        self._paramMap[param] = None if value is None else param.typeConverter(value)
 
     # -- views used by fit / transform --------------------------------------------------------
     def _decls(self, kind: str) -> list[ParamDecl]:

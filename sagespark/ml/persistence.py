@@ -7,9 +7,11 @@ A saved model directory is self-contained::
 
 so loading never depends on the Store the model was trained into. Every save gets a fresh artifact
 directory name (recorded in the metadata): overwriting a saved model on a remote filesystem then can
-never leave a process serving the previous model from its cached download of the same URI. And ``pyspark.ml.PipelineModel``
-saves and loads these Python-only stages through its Python writer (PySpark uses it whenever a stage
-is not a Java stage, and loads each stage with ``<class>.load(stage_path)``).
+never leave a process serving the previous model from its cached download of the same URI.
+
+``pyspark.ml.PipelineModel`` saves and loads these Python-only stages through its Python writer
+(PySpark uses it whenever a stage is not a Java stage, and loads each stage with
+``<class>.load(stage_path)``).
 
 Examples
 --------

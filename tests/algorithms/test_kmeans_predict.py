@@ -66,6 +66,16 @@ def test_wrong_feature_dimension_names_expected_and_got(trained: tuple) -> None:
         KMeansPredictor(state.centers).predict({"features": x[0]})
 
 
+def test_non_finite_request_names_the_row(trained: tuple) -> None:
+    x, _, state = trained
+    bad = x[:20].copy()
+    bad[13, 2] = np.nan
+    with pytest.raises(DataFormatError, match="row 13"):
+        KMeansPredictor(state.centers).predict({"features": bad})
+    with pytest.raises(DataFormatError, match="row 13"):
+        KMeansPredictor(state.centers).predict({"features": sp.csr_matrix(bad)})
+
+
 def test_empty_request_gives_empty_outputs(trained: tuple) -> None:
     _, _, state = trained
     out = KMeansPredictor(state.centers).predict({"features": np.zeros((0, 64), np.float32)})

@@ -15,6 +15,7 @@ from pyspark.sql.types import ArrayType, DoubleType, FloatType, StructField, Str
 
 from sagespark import formats
 from sagespark.data.datasource import register, save
+from sagespark.errors import DataFormatError
 
 pytestmark = pytest.mark.spark
 
@@ -54,6 +55,9 @@ def test_register_is_idempotent(spark) -> None:  # type: ignore[no-untyped-def]
     register(spark)
     register(spark)
     register()  # the active session
+    import sagespark.data
+
+    assert sagespark.data.register_active() is True
 
 
 def test_dense_with_label_round_trip(spark, dense_df, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -238,6 +242,12 @@ def test_bad_rows_fail_the_job_with_column_and_row(spark, tmp_path: Path) -> Non
         nulls.write.format("sagemaker").mode("overwrite").save(str(out))
     # The failed job leaves neither shards nor staging behind.
     assert not out.exists() or (not shard_files(out) and not (out / "_temporary").exists())
+
+    # save() hands back the typed error raised inside the Spark task.
+    with pytest.raises(
+        DataFormatError, match=r"^Column 'features': row 1 is null; expected a vector in every row"
+    ):
+        save(nulls, str(out), mode="overwrite")
 
     ragged = spark.createDataFrame([(Vectors.dense([1.0, 2.0]), 1.0), (Vectors.dense([1.0]), 2.0)], schema)
     with pytest.raises(Exception, match=r"vectors must all have the same size.*row 1 \(dense\) has size 1"):

@@ -51,12 +51,14 @@ def test_different_inferred_hyperparameters_name_the_ranks_and_values() -> None:
 
 def test_widths_of_a_channel_must_agree_across_ranks() -> None:
     views = [_view(0, (5, 3), (1, 3)), _view(1, (5, 3), (1, 5))]
-    with pytest.raises(DataFormatError, match=r"'test' channel has feature vectors of different sizes: 3 on rank 0"):
+    message = r"'test' channel has feature vectors of different sizes: 3 on rank 0"
+    with pytest.raises(DataFormatError, match=message):
         agree(ToyAlgorithm, CHANNELS, views)
 
 
 def test_other_channels_must_match_the_train_width() -> None:
-    with pytest.raises(DataFormatError, match=r"'test' channel has feature vectors of size 4.*'train'.*size 3"):
+    message = r"'test' channel has feature vectors of size 4.*'train'.*size 3"
+    with pytest.raises(DataFormatError, match=message):
         agree(ToyAlgorithm, CHANNELS, [_view(0, (5, 3), (2, 4)), _view(1, (5, 3))])
 
 
@@ -93,9 +95,10 @@ def test_fill_empty_keeps_a_rank_s_own_rows() -> None:
 
 
 def test_failure_reports_survive_being_embedded_in_spark_messages() -> None:
-    text = encode_failure(3, 4, "ValueError", "bad {json} \"quotes\"", ["line one", "line two"], secondary=True)
+    tail = ["line one", "line two"]
+    text = encode_failure(3, 4, "ValueError", 'bad {json} "quotes"', tail, secondary=True)
     assert text.startswith("sagespark worker rank 3/4 failed: ValueError")
-    found = decode_failure("org.apache.spark.SparkException: Job aborted...\n" + text + "\n\tat org.apache...")
+    found = decode_failure("org.apache.spark.SparkException: Job aborted\n" + text + "\n\tat org.apache")
     assert found == {
         "rank": 3,
         "world_size": 4,

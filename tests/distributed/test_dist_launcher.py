@@ -22,6 +22,12 @@ def _ship_toy() -> None:
     ship_to_spark_workers()
 
 
+def _cuda_available() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
 def _frame(spark: Any, features: np.ndarray, labels: np.ndarray | None = None) -> Any:
     from pyspark.ml.linalg import Vectors, VectorUDT
     from pyspark.sql.types import DoubleType, StructField, StructType
@@ -138,7 +144,11 @@ def test_bad_data_on_a_worker_is_reported_with_the_column(spark: Any, tmp_path: 
 def test_more_workers_than_task_slots_is_refused_up_front(spark: Any, tmp_path: Path) -> None:
     with pytest.raises(TrainingError, match=r"num_workers=3 .* can run only 2"):
         train_on_spark(
-            {"train": _frame(spark, _data(5))}, ToyAlgorithm, _hp(), num_workers=3, store=Store.from_uri(tmp_path)
+            {"train": _frame(spark, _data(5))},
+            ToyAlgorithm,
+            _hp(),
+            num_workers=3,
+            store=Store.from_uri(tmp_path),
         )
 
 
@@ -151,8 +161,52 @@ def test_channel_checks_happen_on_the_driver(spark: Any, tmp_path: Path) -> None
         train_on_spark({"train": frame, "extra": frame}, ToyAlgorithm, _hp(), num_workers=1, store=store)
     with pytest.raises(DataFormatError, match=r"no column 'features' \(set featuresCol\)"):
         train_on_spark(
-            {"train": frame.withColumnRenamed("features", "x")}, ToyAlgorithm, _hp(), num_workers=1, store=store
+            {"train": frame.withColumnRenamed("features", "x")},
+            ToyAlgorithm,
+            _hp(),
+            num_workers=1,
+            store=store,
         )
     with pytest.raises(ValueError, match="num_workers must be an int >= 1"):
         train_on_spark({"train": frame}, ToyAlgorithm, _hp(), num_workers=0, store=store)
     assert list(tmp_path.iterdir()) == []  # nothing ran, no run directory was made
+
+
+def test_ranks_that_see_different_vector_sizes_fail_with_a_clear_error(spark: Any, tmp_path: Path) -> None:
+    from pyspark.ml.linalg import Vectors
+
+    # One partition of two rows: round-robin repartitioning deals them to different ranks.
+    frame = spark.createDataFrame(
+        [(Vectors.dense([1.0, 2.0, 3.0]),), (Vectors.dense([1.0, 2.0, 3.0, 4.0]),)], ["features"]
+    ).coalesce(1)
+    message = r"different hyperparameters.*feature_dim is '[34]' on rank 0 but '[34]' on rank 1"
+    with pytest.raises(TrainingError, match=message):
+        train_on_spark({"train": frame}, ToyAlgorithm, _hp(), num_workers=2, store=Store.from_uri(tmp_path))
+
+
+@pytest.mark.skipif(_cuda_available(), reason="checks the error raised where CUDA is missing")
+def test_use_gpu_without_cuda_is_a_clear_error(spark: Any, tmp_path: Path) -> None:
+    with pytest.raises(TrainingError, match="use_gpu is set, but rank [01] sees no CUDA device"):
+        train_on_spark(
+            {"train": _frame(spark, _data(8))},
+            ToyAlgorithm,
+            _hp(),
+            num_workers=2,
+            store=Store.from_uri(tmp_path),
+            use_gpu=True,
+        )
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not _cuda_available(), reason="needs CUDA")
+def test_training_on_gpu_uses_nccl(spark: Any, tmp_path: Path) -> None:
+    x = _data(64)
+    outcome = train_on_spark(
+        {"train": _frame(spark, x)},
+        ToyAlgorithm,
+        _hp(),
+        num_workers=1,
+        store=Store.from_uri(tmp_path),
+        use_gpu=True,
+    )
+    assert outcome.metrics["train:rows"] == 64 and outcome.metrics["train:feature_sum"] == x.sum()

@@ -139,6 +139,16 @@ def test_default_store_is_under_the_system_temp_dir() -> None:
     assert store.is_local
 
 
+@pytest.mark.parametrize("spelling", ["file://{}", "file:{}", "{}/./"])
+def test_local_spellings_name_the_same_directory(tmp_path: Path, spelling: str) -> None:
+    store = Store.from_uri(spelling.format(tmp_path))
+    assert store.uri == str(tmp_path.resolve()) and store.is_local
+    run = store.new_run_uri("x")
+    assert Path(run).is_dir() and Path(run).parent == tmp_path.resolve()
+    # A run URI given in Hadoop's spelling reads the same directory.
+    assert store.local_copy("file:" + run) == Path(run)
+
+
 def test_unknown_scheme_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="nosuchfs://x"):
         Store.from_uri("nosuchfs://x")

@@ -88,7 +88,9 @@ def test_broadcast(two_ranks: list[dict[str, np.ndarray]]) -> None:
         assert r["bcast_from_1"].tolist() == [2.5]
 
 
-def test_allgather_shape_mismatch_is_a_clear_error_on_every_rank(two_ranks: list[dict[str, np.ndarray]]) -> None:
+def test_allgather_shape_mismatch_is_a_clear_error_on_every_rank(
+    two_ranks: list[dict[str, np.ndarray]],
+) -> None:
     for r in two_ranks:
         message = str(r["mismatch_error"])
         assert "trailing shape" in message and "(2, 3)" in message and "(2, 4)" in message

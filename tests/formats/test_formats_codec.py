@@ -205,3 +205,45 @@ def test_int64_features_go_to_int32_with_range_check():
 def test_encode_rejects_bad_input(features, labels, message):
     with pytest.raises(DataFormatError, match=message):
         encode(features, labels)
+
+
+def test_one_very_long_sparse_row_among_short_rows():
+    # Padding every row to the longest would waste memory: that block is written by scattering.
+    rng = np.random.default_rng(5)
+    rows = [np.array([int(rng.integers(0, 9000))]) for _ in range(300)]
+    rows[150] = np.arange(0, 9000, 2)
+    indptr = np.cumsum([0] + [r.size for r in rows])
+    m = sp.csr_matrix(
+        (rng.standard_normal(indptr[-1]).astype(np.float32), np.concatenate(rows), indptr), shape=(300, 9000)
+    )
+    y = rng.integers(-5, 5, 300).astype(np.int64)
+    data = encode(m, y)
+    assert data == reference_sparse(m, y)
+    batch = decode(data)
+    assert (batch.features != m).nnz == 0
+    np.testing.assert_array_equal(batch.labels, y)
+
+
+def test_equal_length_records_of_different_layouts_are_told_apart():
+    # float64 rows of 1 value and float32 rows of 2 values have payloads of the same length.
+    a = np.arange(40, dtype=np.float64).reshape(40, 1)
+    b = np.arange(80, dtype=np.float32).reshape(40, 2)
+    assert len(encode(a[:1])) == len(encode(b[:1]))
+    with pytest.raises(DataFormatError, match="Record 40 .*has 2 columns but Record 0 .*has 1"):
+        decode(encode(a) + encode(b))
+    c = np.arange(40, dtype=np.float64).reshape(20, 2)
+    batch = decode(encode(b) + encode(c))
+    assert batch.features.dtype == np.float64
+    np.testing.assert_array_equal(batch.features, np.vstack([b, c]))
+
+
+def test_write_in_blocks_equals_one_encode(monkeypatch):
+    import sagespark.formats.stream as stream_module
+
+    monkeypatch.setattr(stream_module, "_WRITE_BLOCK_BYTES", 500)
+    x = np.random.default_rng(1).standard_normal((97, 7))
+    m = sp.random(97, 40, density=0.1, format="csr", random_state=1)
+    for features in (x, m):
+        f = io.BytesIO()
+        assert write(f, features, np.arange(97.0)) == len(f.getvalue())
+        assert f.getvalue() == encode(features, np.arange(97.0))

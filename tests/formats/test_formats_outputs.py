@@ -62,3 +62,24 @@ def test_decode_outputs_rejects_records_with_different_names():
     data = encode_outputs({"a": np.zeros(1)}) + encode_outputs({"b": np.zeros(1)})
     with pytest.raises(DataFormatError, match="Record 1 has outputs \\['b'\\]"):
         decode_outputs(data)
+
+
+def test_vectorised_and_generic_decoding_agree(monkeypatch):
+    import sagespark.formats.outputs as outputs_module
+
+    rng = np.random.default_rng(3)
+    outputs = {
+        "projection": rng.standard_normal((50, 4)),
+        "score": rng.standard_normal(50),
+        "k1": rng.standard_normal((50, 1)),
+        "empty": np.zeros((50, 0)),
+    }
+    data = encode_outputs(outputs)
+    assert outputs_module._decode_outputs_fast(np.frombuffer(data, np.uint8)) is not None
+    fast = decode_outputs(data)
+    monkeypatch.setattr(outputs_module, "_decode_outputs_fast", lambda buf: None)
+    slow = decode_outputs(data)
+    assert list(fast) == list(slow) == sorted(outputs)
+    for name in outputs:
+        assert fast[name].shape == slow[name].shape == outputs[name].shape
+        np.testing.assert_array_equal(fast[name], slow[name])

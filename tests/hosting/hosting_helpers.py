@@ -135,8 +135,10 @@ def proxy_server(
             data = response.read()
             content_type = response.getheader("content-type", "text/plain")
             conn.close()
-            status, data = rewrite(call_no, response.status, data) if self.path == "/invocations" else (
-                response.status, data
+            status, data = (
+                rewrite(call_no, response.status, data)
+                if self.path == "/invocations"
+                else (response.status, data)
             )
             with lock:
                 answered.append(status)

@@ -44,8 +44,10 @@ def test_dense_requests_round_trip_exactly(content_type: str) -> None:
     np.testing.assert_array_equal(_dense(decoded), X)
 
 
-@pytest.mark.parametrize("content_type", ["application/json", "application/jsonlines", "text/libsvm",
-                                          "application/x-recordio-protobuf"])
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/json", "application/jsonlines", "text/libsvm", "application/x-recordio-protobuf"],
+)
 def test_sparse_requests_stay_sparse(content_type: str) -> None:
     m = sp.csr_matrix(np.array([[0, 0, 2.5, 0, 0], [1, 0, 0, 0, -1]], dtype=np.float32))
     decoded = decode_request(encode_request(m, content_type), content_type, feature_dim=5)
@@ -82,7 +84,12 @@ def test_csv_errors_name_the_place(body: bytes, where: str) -> None:
 def test_json_instance_forms() -> None:
     forms = [
         {"instances": [{"features": [1, 2]}, {"features": [3, 4]}]},
-        {"instances": [{"data": {"features": {"values": [1, 2]}}}, {"data": {"features": {"values": [3, 4]}}}]},
+        {
+            "instances": [
+                {"data": {"features": {"values": [1, 2]}}},
+                {"data": {"features": {"values": [3, 4]}}},
+            ]
+        },
         [[1, 2], [3, 4]],
         {"instances": [[1, 2], [3, 4]]},
     ]
@@ -170,13 +177,16 @@ def test_response_shapes_match_sagemaker() -> None:
         {"closest_cluster": 0.0, "distance_to_cluster": 3.5},
     ]
     assert encode_response(KMEANS_OUT, "text/csv", names=names) == b"1.0,0.25\n0.0,3.5\n"
-    pca = json.loads(encode_response(PCA_OUT, "application/json", names=["projection"], response_key="projections"))
+    pca = json.loads(
+        encode_response(PCA_OUT, "application/json", names=["projection"], response_key="projections")
+    )
     assert pca == {"projections": [{"projection": [0.5, -1.25]}, {"projection": [2.0, 0.125]}]}
     assert encode_response(PCA_OUT, "text/csv", names=["projection"]) == b"0.5,-1.25\n2,0.125\n"
 
 
-@pytest.mark.parametrize("accept", ["application/json", "application/jsonlines", "text/csv",
-                                    "application/x-recordio-protobuf"])
+@pytest.mark.parametrize(
+    "accept", ["application/json", "application/jsonlines", "text/csv", "application/x-recordio-protobuf"]
+)
 def test_responses_round_trip(accept: str) -> None:
     for outputs, fields, key in [
         (KMEANS_OUT, [("closest_cluster", "double"), ("distance_to_cluster", "double")], "predictions"),
@@ -186,4 +196,6 @@ def test_responses_round_trip(accept: str) -> None:
         decoded = decode_response(body, accept, fields=fields)
         assert list(decoded) == [n for n, _ in fields]
         for name, _ in fields:
-            np.testing.assert_array_equal(np.asarray(decoded[name]).astype(outputs[name].dtype), outputs[name])
+            np.testing.assert_array_equal(
+                np.asarray(decoded[name]).astype(outputs[name].dtype), outputs[name]
+            )

@@ -51,10 +51,17 @@ def test_ping_answers_200_with_empty_body(kmeans_endpoint: EndpointHandle) -> No
 
 @pytest.mark.parametrize(
     "content_type",
-    ["text/csv", "application/json", "application/jsonlines", "application/x-recordio-protobuf", "text/libsvm"],
+    [
+        "text/csv",
+        "application/json",
+        "application/jsonlines",
+        "application/x-recordio-protobuf",
+        "text/libsvm",
+    ],
 )
-@pytest.mark.parametrize("accept", ["application/json", "application/jsonlines", "text/csv",
-                                    "application/x-recordio-protobuf"])
+@pytest.mark.parametrize(
+    "accept", ["application/json", "application/jsonlines", "text/csv", "application/x-recordio-protobuf"]
+)
 def test_invocations_match_the_predictor(
     kmeans_endpoint: EndpointHandle, kmeans_dir: Path, content_type: str, accept: str
 ) -> None:
@@ -108,7 +115,9 @@ def test_payload_over_the_limit_gets_413(kmeans_endpoint: EndpointHandle) -> Non
     host, port = kmeans_endpoint.url.split("://")[1].split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=30)
     chunks = (body[i : i + (1 << 20)] for i in range(0, len(body), 1 << 20))
-    conn.request("POST", "/invocations", body=chunks, headers={"Content-Type": "text/csv"}, encode_chunked=True)
+    conn.request(
+        "POST", "/invocations", body=chunks, headers={"Content-Type": "text/csv"}, encode_chunked=True
+    )
     assert conn.getresponse().status == 413
     conn.close()
     assert kmeans_endpoint.predict(np.zeros((1, 4), np.float32))["closest_cluster"].shape == (1,)
@@ -117,7 +126,11 @@ def test_payload_over_the_limit_gets_413(kmeans_endpoint: EndpointHandle) -> Non
 def test_routes_and_methods(kmeans_endpoint: EndpointHandle) -> None:
     status, body = _get(kmeans_endpoint.url, "/execution-parameters")
     assert status == 200
-    assert json.loads(body) == {"MaxConcurrentTransforms": 1, "BatchStrategy": "MULTI_RECORD", "MaxPayloadInMB": 6}
+    assert json.loads(body) == {
+        "MaxConcurrentTransforms": 1,
+        "BatchStrategy": "MULTI_RECORD",
+        "MaxPayloadInMB": 6,
+    }
     assert _get(kmeans_endpoint.url, "/nope")[0] == 404
     assert _get(kmeans_endpoint.url, "/invocations")[0] == 405
     assert kmeans_endpoint.describe()["outputs"][0]["name"] == "closest_cluster"
@@ -142,7 +155,9 @@ def test_sagemaker_environment_variables(kmeans_dir: Path) -> None:
     with deploy_local(kmeans_dir, env=env) as endpoint:
         status, body, content_type = _post(endpoint.url, b"0,0,0,0\n", {"Content-Type": "text/csv"})
         assert status == 200 and content_type == "text/csv" and body.count(b",") == 1
-        status, _, content_type = _post(endpoint.url, b"0,0,0,0\n", {"Content-Type": "text/csv", "Accept": "*/*"})
+        status, _, content_type = _post(
+            endpoint.url, b"0,0,0,0\n", {"Content-Type": "text/csv", "Accept": "*/*"}
+        )
         assert content_type == "text/csv"
         assert _post(endpoint.url, b"0,0,0,0\n" * (200_000), {"Content-Type": "text/csv"})[0] == 413
         params = json.loads(_get(endpoint.url, "/execution-parameters")[1])
@@ -161,7 +176,9 @@ def test_sigterm_finishes_in_flight_requests(slow_dir: Path, plugin_env: dict[st
     thread.join(30)
     assert results and results[0][0] == 200
     assert json.loads(results[0][1]) == {"predictions": [{"echo": 5.0}]}
-    assert endpoint.process.wait(30) == 0
+    # uvicorn re-raises the signal once drained, so the exit status is SIGTERM's (or 0).
+    assert endpoint.process.wait(30) in (0, -signal.SIGTERM)
+    assert "Finished server process" in endpoint.log_path.read_text()
     endpoint.delete()
 
 
@@ -169,7 +186,9 @@ def test_deploy_handle_lifecycle_and_workers(kmeans_dir: Path) -> None:
     with deploy_local(kmeans_dir, workers=2) as endpoint:
         assert endpoint.url.startswith("http://127.0.0.1:")
         for _ in range(4):
-            assert endpoint.predict([[0, 0, 0, 0]], accept="application/jsonlines")["closest_cluster"].shape == (1,)
+            assert endpoint.predict([[0, 0, 0, 0]], accept="application/jsonlines")[
+                "closest_cluster"
+            ].shape == (1,)
         process = endpoint.process
     assert process.poll() is not None and not endpoint.alive
     endpoint.delete()  # idempotent
@@ -189,14 +208,22 @@ def test_cli_serve_with_sagemaker_root(kmeans_dir: Path, tmp_path: Path) -> None
     root = tmp_path / "ml"
     shutil.copytree(kmeans_dir, root / "model")
     port = subprocess.run(
-        [sys.executable, "-c", "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"],
-        capture_output=True, text=True, check=True,
-    ).stdout.strip()  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     env = dict(os.environ, SAGEMAKER_BIND_TO_PORT=port)
     server = subprocess.Popen(
         [sys.executable, "-m", "sagespark.cli", "serve", "--root", str(root)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         for _ in range(300):
@@ -205,8 +232,10 @@ def test_cli_serve_with_sagemaker_root(kmeans_dir: Path, tmp_path: Path) -> None
                     break
             except OSError:
                 time.sleep(0.1)
-        status, body, _ = _post(url, encode_request(np.zeros((3, 4), np.float32), "text/csv"), {"Content-Type": "text/csv"})
+        status, body, _ = _post(
+            url, encode_request(np.zeros((3, 4), np.float32), "text/csv"), {"Content-Type": "text/csv"}
+        )
         assert status == 200 and len(json.loads(body)["predictions"]) == 3
     finally:
         server.send_signal(signal.SIGTERM)
-        assert server.wait(30) == 0
+        assert server.wait(30) in (0, -signal.SIGTERM)

@@ -97,6 +97,20 @@ def test_array_features_and_fit_with_channels(spark: Any, tmp_path: Path) -> Non
     clusters = [r[0] for r in model.transform(df).select("closest_cluster").collect()]
     assert len(set(clusters[:20])) == 1 and len(set(clusters[20:])) == 1 and clusters[0] != clusters[-1]
 
+    # Overwrite a saved model with another one: reloading must serve the new model, even in Python
+    # workers that still hold the first one.
+    def distances(m: KMeansModel) -> list[float]:
+        return [r[0] for r in m.transform(df).select("distance_to_cluster").collect()]
+
+    path = str(tmp_path / "saved")
+    model.write().save(path)
+    first = distances(KMeansModel.load(path))
+    shifted = spark.createDataFrame([((row + 100.0).tolist(),) for row in x], ["f"])
+    other = KMeans(k=2, featuresCol="f", numWorkers=1, storeUri=str(tmp_path)).fit(shifted)
+    other.write().overwrite().save(path)
+    second = distances(KMeansModel.load(path))
+    assert second == distances(other) and min(second) > 100 > max(first)
+
 
 def test_pipeline_with_a_java_stage_fits_saves_and_loads(spark: Any, tmp_path: Path) -> None:
     from pyspark.ml import Pipeline, PipelineModel

@@ -190,3 +190,11 @@ def test_import_sagespark_is_light_and_exports_the_pairs() -> None:
     code = "import sys, sagespark; assert 'pyspark' not in sys.modules; print(sagespark.KMeans.__module__)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "sagespark.ml.kmeans"
+
+
+def test_none_clears_a_param() -> None:
+    est = ToyEstimator(n_things=3, rate=0.25, storeUri="/tmp/x")
+    est.setParams(rate=None, storeUri=None, n_things=None)
+    assert est.getRate() == 0.5 and est.getStoreUri() is None
+    assert est.setRate(0.75).setRate(None).getRate() == 0.5
+    assert not est.isSet("n_things") and not est.isDefined("n_things")

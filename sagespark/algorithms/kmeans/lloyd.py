@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 from sagespark.algorithms.base import Matrix
-from sagespark.algorithms.kmeans._matrix import cluster_sums, row_sq_norms, sq_distances
+from sagespark.algorithms.kmeans.geometry import cluster_sums, row_sq_norms, sq_distances
 
 __all__ = ["kmeans_plus_plus", "random_init", "weighted_lloyd", "best_weighted_lloyd", "nearest"]
 

@@ -24,8 +24,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from sagespark.algorithms.base import Matrix
-from sagespark.algorithms.kmeans._matrix import check_finite, cluster_sums, iter_batches, num_rows
+from sagespark.algorithms.kmeans.geometry import cluster_sums
 from sagespark.algorithms.kmeans.lloyd import kmeans_plus_plus, nearest
+from sagespark.algorithms.matrix import check_finite, iter_batches, num_rows
 from sagespark.distributed.context import TrainContext
 
 __all__ = ["stream_centers", "initial_centers"]

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from sagespark.algorithms.base import Predictor
-from sagespark.algorithms.kmeans._matrix import as_matrix, iter_batches, row_sq_norms, sq_distances
+from sagespark.algorithms.kmeans.geometry import row_sq_norms, sq_distances
+from sagespark.algorithms.matrix import as_matrix, iter_batches
 from sagespark.errors import ArtifactError, DataFormatError
 
 __all__ = ["KMeansPredictor", "save_centers", "load_centers", "CENTERS_FILE"]
@@ -62,7 +62,7 @@ class KMeansPredictor(Predictor):
             stop = start + part.shape[0]
             cluster[start:stop] = labels
             distance[start:stop] = np.sqrt(d2[np.arange(part.shape[0]), labels])
-        if not sp.issparse(features) and n and not np.isfinite(distance).all():
+        if n and not np.isfinite(distance).all():
             row = int(np.flatnonzero(~np.isfinite(distance))[0])
             raise DataFormatError(f"Column 'features' holds a NaN or infinite value in row {row}.")
         return {"closest_cluster": cluster, "distance_to_cluster": distance}

@@ -31,16 +31,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from sagespark.algorithms.base import ChannelData, Matrix, TrainResult
-from sagespark.algorithms.kmeans._matrix import (
-    as_matrix,
-    cluster_sums,
-    iter_batches,
-    num_rows,
-    resolve_feature_dim,
-)
+from sagespark.algorithms.kmeans.geometry import cluster_sums
 from sagespark.algorithms.kmeans.hyperparameters import resolve_extra_center_factor, resolve_num_trials
 from sagespark.algorithms.kmeans.lloyd import best_weighted_lloyd, nearest
 from sagespark.algorithms.kmeans.minibatch import stream_centers
+from sagespark.algorithms.matrix import as_matrix, iter_batches, num_rows, resolve_feature_dim
 from sagespark.distributed.context import TrainContext
 from sagespark.errors import InvalidHyperparameterError
 from sagespark.hyperparams import Hyperparameters

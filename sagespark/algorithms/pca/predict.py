@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from sagespark.algorithms.base import Predictor
-from sagespark.algorithms.pca._matrix import as_matrix, iter_batches
+from sagespark.algorithms.matrix import as_matrix, iter_batches
 from sagespark.algorithms.pca.train import PCAState
 from sagespark.errors import ArtifactError, DataFormatError
 

@@ -32,7 +32,7 @@ import numpy as np
 import scipy.linalg
 
 from sagespark.algorithms.base import ChannelData, Matrix, TrainResult
-from sagespark.algorithms.pca._matrix import as_matrix, check_finite, iter_batches, resolve_feature_dim
+from sagespark.algorithms.matrix import as_matrix, check_finite, iter_batches, resolve_feature_dim
 from sagespark.algorithms.pca.hyperparameters import DEFAULT_MINI_BATCH_SIZE, sketch_width
 from sagespark.distributed.context import TrainContext
 from sagespark.errors import DataFormatError, InvalidHyperparameterError

@@ -1,4 +1,4 @@
-"""Mini-batch access to dense or CSR feature matrices, and the input checks PCA needs.
+"""Mini-batch access to dense or CSR feature matrices, and the input checks algorithms share.
 
 Large CSR shards are never densified as a whole: every consumer walks ``iter_batches`` and densifies
 (or keeps sparse) one mini-batch at a time.

@@ -1,0 +1,103 @@
+"""Benchmark: sagespark PCA (regular and randomized) against Spark MLlib's PCA.
+
+Generates ``--rows`` x ``--dim`` correlated Gaussian rows (a decaying spectrum) as a Spark DataFrame of
+ML vectors, fits ``sagespark.PCA`` in both modes and ``pyspark.ml.feature.PCA`` with ``--components``
+components on the same cached DataFrame, and reports wall time per fit, the variance captured by the
+projections of each model (the variance of every output column, measured by a Spark job, which is the
+fair comparison since MLlib does not centre its output), and the ratios sagespark / MLlib.
+
+Usage::
+
+    python bench/bench_pca.py --rows 20000 --dim 50 --components 5
+    python bench/bench_pca.py --rows 2000000 --dim 500 --components 20 --workers 8 --master local[8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+
+import numpy as np  # noqa: E402
+
+
+def make_data(rows: int, dim: int, seed: int) -> np.ndarray:
+    """Rows with a geometrically decaying covariance spectrum and a non-zero mean, float32."""
+    rng = np.random.default_rng(seed)
+    basis, _ = np.linalg.qr(rng.normal(size=(dim, dim)))
+    scales = 0.9 ** np.arange(dim) * 10
+    return (rng.normal(size=(rows, dim)) * scales @ basis.T + rng.normal(size=dim) * 3).astype(np.float32)
+
+
+def projected_variance(df: object, column: str) -> float:
+    """Sum of the variances of the projection's columns (a Spark job over the output)."""
+    from pyspark.ml.stat import Summarizer
+    from pyspark.sql import functions as F
+
+    row = df.select(Summarizer.variance(F.col(column)).alias("v")).first()  # type: ignore[attr-defined]
+    return float(np.sum(row["v"].toArray()))
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=20000)
+    parser.add_argument("--dim", type=int, default=50)
+    parser.add_argument("--components", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    import pandas as pd
+    from pyspark.ml.feature import PCA as MLlibPCA
+    from pyspark.ml.functions import array_to_vector
+    from pyspark.sql import SparkSession
+
+    import sagespark
+
+    spark = (SparkSession.builder.master(args.master).appName("bench-pca")
+             .config("spark.ui.enabled", "false")
+             .config("spark.sql.execution.arrow.pyspark.enabled", "true").getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    x = make_data(args.rows, args.dim, args.seed)
+    pdf = pd.DataFrame({"arr": list(x.astype(np.float64))})
+    df = (spark.createDataFrame(pdf).select(array_to_vector("arr").alias("features"))
+          .repartition(args.workers).cache())
+    df.count()
+    # Untimed warm-up fits on a small slice: Python worker start-up, imports and JVM class loading
+    # are one-time costs that would otherwise land on whichever fit runs first.
+    warm = df.limit(max(200, 20 * args.workers)).repartition(args.workers).cache()
+    MLlibPCA(k=args.components, inputCol="features", outputCol="pca").fit(warm)
+
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as store:
+        sagespark.PCA(num_components=args.components, numWorkers=args.workers, storeUri=store).fit(warm)
+        for mode in ("regular", "randomized"):
+            start = time.perf_counter()
+            model = sagespark.PCA(num_components=args.components, algorithm_mode=mode,
+                                  numWorkers=args.workers, storeUri=store).fit(df)
+            out[f"sagespark_{mode}_fit_s"] = time.perf_counter() - start
+            out[f"sagespark_{mode}_variance"] = projected_variance(model.transform(df), "projection")
+
+    start = time.perf_counter()
+    mllib = MLlibPCA(k=args.components, inputCol="features", outputCol="pca").fit(df)
+    out["mllib_fit_s"] = time.perf_counter() - start
+    out["mllib_variance"] = projected_variance(mllib.transform(df), "pca")
+    for mode in ("regular", "randomized"):
+        out[f"time_ratio_{mode}_over_mllib"] = out[f"sagespark_{mode}_fit_s"] / out["mllib_fit_s"]
+        out[f"variance_ratio_{mode}_over_mllib"] = out[f"sagespark_{mode}_variance"] / out["mllib_variance"]
+    print(f"rows={args.rows} dim={args.dim} components={args.components} workers={args.workers} "
+          f"master={args.master}")
+    for key, value in out.items():
+        print(f"{key:36s} {value:.6g}")
+    spark.stop()
+    return out
+
+
+if __name__ == "__main__":
+    main()

@@ -66,7 +66,7 @@ class Hyperparameter:
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
-        self.owner = getattr(owner, "display_name", owner.__name__)
+        self.owner = vars(owner).get("display_name", owner.__name__)
         if self.default is not REQUIRED:
             self.default = self.validate(self.default)
 
@@ -270,7 +270,7 @@ class List(Hyperparameter):
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.item.name = name
-        self.item.owner = getattr(owner, "display_name", owner.__name__)
+        self.item.owner = vars(owner).get("display_name", owner.__name__)
         super().__set_name__(owner, name)
 
     def describe(self) -> str:

@@ -146,3 +146,34 @@ def test_large_record_in_small_batches_is_read_whole():
 def test_write_records_pads_each_record():
     buf = io.BytesIO()
     assert write_records(buf, [b"a" * 3, b"b" * 4]) == 12 + 12
+
+
+def _fuzz_source() -> bytes:
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(0)
+    dense = encode(rng.standard_normal((30, 3)).astype(np.float32), rng.integers(0, 3, 30))
+    sparse = encode(sp.random(30, 9, density=0.3, format="csr", random_state=0), np.arange(30.0))
+    ints = encode(rng.integers(-1000, 1000, (20, 4)).astype(np.int32))
+    return dense + sparse + ints
+
+
+FUZZ_SOURCE = _fuzz_source()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, len(FUZZ_SOURCE) - 1), st.integers(0, 255)), min_size=1, max_size=4),
+    st.integers(0, len(FUZZ_SOURCE)),
+)
+def test_corrupted_streams_raise_data_format_error_or_decode(mutations, cut):
+    data = bytearray(FUZZ_SOURCE[:cut])
+    for at, value in mutations:
+        if at < len(data):
+            data[at] = value
+    try:
+        batch = decode(bytes(data))
+    except DataFormatError:
+        return
+    # Whatever decodes must agree with a record-by-record reading of the same bytes.
+    assert len(batch) == len(list(iter_records(io.BytesIO(bytes(data)))))

@@ -25,13 +25,8 @@ os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
 
 import numpy as np  # noqa: E402
 
-
-def make_data(rows: int, dim: int, k: int, seed: int) -> np.ndarray:
-    """``rows`` points around ``k`` random centres, float32."""
-    rng = np.random.default_rng(seed)
-    centres = rng.uniform(-10, 10, size=(k, dim))
-    labels = rng.integers(0, k, size=rows)
-    return (centres[labels] + rng.normal(size=(rows, dim))).astype(np.float32)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench.common import bench_session, driver_memory_mb, generated_vectors  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
@@ -46,25 +41,12 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     args = parser.parse_args(argv)
 
     from pyspark.ml.clustering import KMeans as MLlibKMeans
-    from pyspark.ml.functions import array_to_vector
-    from pyspark.sql import SparkSession
     from pyspark.sql import functions as F
 
     import sagespark
 
-    spark = (SparkSession.builder.master(args.master).appName("bench-kmeans")
-             .config("spark.ui.enabled", "false")
-             .config("spark.sql.execution.arrow.pyspark.enabled", "true").getOrCreate())
-    spark.sparkContext.setLogLevel("ERROR")
-    x = make_data(args.rows, args.dim, args.k, args.seed)
-    # Build the DataFrame through Arrow (pandas -> array column -> ML vector) and cache it, so both fits
-    # read the same in-memory data.
-    import pandas as pd
-
-    pdf = pd.DataFrame({"arr": list(x.astype(np.float64))})
-    df = (spark.createDataFrame(pdf).select(array_to_vector("arr").alias("features"))
-          .repartition(args.workers).cache())
-    df.count()
+    spark = bench_session("bench-kmeans", args.master)
+    df = generated_vectors(spark, args.rows, args.dim, args.workers, kind="blobs", k=args.k, seed=args.seed)
     # Untimed warm-up fits on a small slice: Python worker start-up, imports and JVM class loading
     # are one-time costs that would otherwise land on whichever fit runs first.
     warm = df.limit(max(200, 20 * args.workers)).repartition(args.workers).cache()
@@ -82,6 +64,13 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         scored = model.transform(df).select(F.sum(F.col("distance_to_cluster") ** 2)).first()[0]
         out["sagespark_transform_s"] = time.perf_counter() - start
         out["sagespark_wcss_from_transform"] = float(scored)
+        # The driver holds only the model's URI and metrics: its memory must not grow with the rows.
+        small = df.limit(max(1000, args.rows // 10)).repartition(args.workers).cache()
+        small.count()
+        sagespark.KMeans(k=args.k, numWorkers=args.workers, storeUri=store).fit(small)
+        out.update({f"{key}_after_fit_rows/10": v for key, v in driver_memory_mb(spark).items()})
+        sagespark.KMeans(k=args.k, numWorkers=args.workers, storeUri=store).fit(df)
+        out.update({f"{key}_after_fit_rows": v for key, v in driver_memory_mb(spark).items()})
 
     start = time.perf_counter()
     mllib = MLlibKMeans(k=args.k, seed=args.seed, featuresCol="features").fit(df)
@@ -91,6 +80,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     if args.sklearn:
         from sklearn.cluster import KMeans as SklearnKMeans
 
+        x = np.stack([r.features.toArray() for r in df.collect()])  # quality reference: small sizes only
         start = time.perf_counter()
         out["sklearn_wcss"] = float(SklearnKMeans(args.k, n_init=10, random_state=args.seed).fit(x).inertia_)
         out["sklearn_fit_s"] = time.perf_counter() - start

@@ -25,13 +25,8 @@ os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
 
 import numpy as np  # noqa: E402
 
-
-def make_data(rows: int, dim: int, seed: int) -> np.ndarray:
-    """Rows with a geometrically decaying covariance spectrum and a non-zero mean, float32."""
-    rng = np.random.default_rng(seed)
-    basis, _ = np.linalg.qr(rng.normal(size=(dim, dim)))
-    scales = 0.9 ** np.arange(dim) * 10
-    return (rng.normal(size=(rows, dim)) * scales @ basis.T + rng.normal(size=dim) * 3).astype(np.float32)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench.common import bench_session, driver_memory_mb, generated_vectors  # noqa: E402
 
 
 def projected_variance(df: object, column: str) -> float:
@@ -53,22 +48,12 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
-    import pandas as pd
     from pyspark.ml.feature import PCA as MLlibPCA
-    from pyspark.ml.functions import array_to_vector
-    from pyspark.sql import SparkSession
 
     import sagespark
 
-    spark = (SparkSession.builder.master(args.master).appName("bench-pca")
-             .config("spark.ui.enabled", "false")
-             .config("spark.sql.execution.arrow.pyspark.enabled", "true").getOrCreate())
-    spark.sparkContext.setLogLevel("ERROR")
-    x = make_data(args.rows, args.dim, args.seed)
-    pdf = pd.DataFrame({"arr": list(x.astype(np.float64))})
-    df = (spark.createDataFrame(pdf).select(array_to_vector("arr").alias("features"))
-          .repartition(args.workers).cache())
-    df.count()
+    spark = bench_session("bench-pca", args.master)
+    df = generated_vectors(spark, args.rows, args.dim, args.workers, kind="spectrum", seed=args.seed)
     # Untimed warm-up fits on a small slice: Python worker start-up, imports and JVM class loading
     # are one-time costs that would otherwise land on whichever fit runs first.
     warm = df.limit(max(200, 20 * args.workers)).repartition(args.workers).cache()
@@ -83,6 +68,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
                                   numWorkers=args.workers, storeUri=store).fit(df)
             out[f"sagespark_{mode}_fit_s"] = time.perf_counter() - start
             out[f"sagespark_{mode}_variance"] = projected_variance(model.transform(df), "projection")
+        out.update(driver_memory_mb(spark))
 
     start = time.perf_counter()
     mllib = MLlibPCA(k=args.components, inputCol="features", outputCol="pca").fit(df)

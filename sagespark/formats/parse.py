@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sagespark.formats.recordio import MAX_LENGTH
 from sagespark.formats.varint import read_varints_at
 
 __all__ = ["ParsedRows", "parse_rows", "TENSOR_CODES"]
@@ -69,16 +70,18 @@ class _Cursor:
         """The byte at each position; 0 (never a valid tag here) where the position is out of bounds."""
         if self.buf.size == 0:
             return np.zeros(pos.size, dtype=np.uint8)
-        values = self.buf[np.minimum(pos, self.last)]
-        return np.where(pos < limit, values, 0)
+        values = self.buf[np.clip(pos, 0, self.last)]
+        return np.where((pos < limit) & (pos >= 0), values, 0)
 
     def expect(self, pos: np.ndarray, limit: np.ndarray, value: int) -> None:
         self.ok &= self.byte(pos, limit) == value
 
     def varint(self, pos: np.ndarray, limit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A length: anything beyond a RecordIO payload's size is impossible, so it fails the row."""
         values, after, good = read_varints_at(self.buf, pos, limit)
+        good &= values <= np.uint64(MAX_LENGTH)
         self.ok &= good
-        return values.astype(np.int64), after
+        return np.where(good, values, 0).astype(np.int64), after
 
     def key(self, pos: np.ndarray, limit: np.ndarray) -> np.ndarray:
         """Check the map key ``"values"`` (8 bytes with tag and length) at ``pos``."""
@@ -117,7 +120,8 @@ class _Cursor:
         rows = np.flatnonzero(present)
         if rows.size:
             values, after, good = read_varints_at(self.buf, pos[rows] + 1, end[rows])
-            lengths = values.astype(np.int64)
+            good &= values <= np.uint64(MAX_LENGTH)
+            lengths = np.where(good, values, 0).astype(np.int64)
             self.ok[rows[~good]] = False
             start[rows] = after
             size[rows] = lengths

@@ -199,8 +199,8 @@ def read_varints_at(
     """
     n = pos.size
     last = buf.size - 1
-    byte = buf[np.minimum(pos, last)] if buf.size else np.zeros(n, dtype=np.uint8)
-    ok = pos < limit
+    byte = buf[np.clip(pos, 0, last)] if buf.size else np.zeros(n, dtype=np.uint8)
+    ok = (pos < limit) & (pos >= 0)
     values = (byte & 0x7F).astype(np.uint64)
     more = (byte >= 0x80) & ok
     new_pos = pos + 1

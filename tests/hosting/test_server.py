@@ -164,14 +164,21 @@ def test_sagemaker_environment_variables(kmeans_dir: Path) -> None:
         assert params == {"MaxConcurrentTransforms": 3, "BatchStrategy": "MULTI_RECORD", "MaxPayloadInMB": 1}
 
 
-def test_sigterm_finishes_in_flight_requests(slow_dir: Path, plugin_env: dict[str, str]) -> None:
-    endpoint = deploy_local(slow_dir, env=plugin_env)
+def test_sigterm_finishes_in_flight_requests(
+    slow_dir: Path, plugin_env: dict[str, str], tmp_path: Path
+) -> None:
+    marker = tmp_path / "in-flight"
+    endpoint = deploy_local(slow_dir, env={**plugin_env, "HOSTING_TEST_MARKER": str(marker)})
     results: list[tuple[int, bytes, str]] = []
     thread = threading.Thread(
         target=lambda: results.append(_post(endpoint.url, b"5,0,0\n", {"Content-Type": "text/csv"}))
     )
     thread.start()
-    time.sleep(0.5)  # the request is now inside its 1.5 s prediction
+    for _ in range(600):  # wait until the request is inside its 1.5 s prediction
+        if marker.exists():
+            break
+        time.sleep(0.05)
+    assert marker.exists()
     os.kill(endpoint.process.pid, signal.SIGTERM)
     thread.join(30)
     assert results and results[0][0] == 200

@@ -17,7 +17,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping, TypeAlias
 
 import numpy as np
 import scipy.sparse as sp
@@ -37,7 +37,7 @@ __all__ = [
     "Algorithm",
 ]
 
-Matrix = np.ndarray | sp.csr_matrix
+Matrix: TypeAlias = np.ndarray | sp.csr_matrix
 """A batch of feature rows: a dense 2-D array or a CSR matrix."""
 
 @dataclass(frozen=True)

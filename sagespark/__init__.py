@@ -1,5 +1,8 @@
 """sagespark: Amazon SageMaker's built-in algorithms as Spark ML estimators, on your own Spark.
 
+Importing sagespark registers the ``sagemaker`` data source with the active SparkSession, if there is
+one; :func:`register` does it for a session made later.
+
 Examples
 --------
 >>> import sagespark
@@ -13,6 +16,7 @@ import importlib
 from typing import Any
 
 from sagespark._version import __version__
+from sagespark.data import register_active as _register_active
 from sagespark.errors import (
     ArtifactError,
     DataFormatError,
@@ -33,6 +37,7 @@ _LAZY = {
 
 __all__ = [
     "__version__",
+    "register",
     "KMeans",
     "KMeansModel",
     "PCA",
@@ -45,6 +50,25 @@ __all__ = [
     "SageSparkError",
     "TrainingError",
 ]
+
+
+def register(spark: Any = None) -> None:
+    """Register the ``sagemaker`` data source with ``spark`` (default: the active session).
+
+    Idempotent. Afterwards ``spark.read.format("sagemaker")`` and ``df.write.format("sagemaker")`` work.
+
+    Examples
+    --------
+    >>> import sagespark                                   # doctest: +SKIP
+    >>> sagespark.register(spark)                          # doctest: +SKIP
+    >>> spark.read.format("sagemaker").load("/data/train")  # doctest: +SKIP
+    """
+    from sagespark.data.datasource import register as register_data_source
+
+    register_data_source(spark)
+
+
+_register_active()
 
 
 def __getattr__(name: str) -> Any:

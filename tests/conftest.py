@@ -28,11 +28,8 @@ def spark() -> Iterator["object"]:
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
-    try:
-        import sagespark.data.datasource as datasource  # registered once the data layer exists
-    except ImportError:
-        datasource = None  # type: ignore[assignment]
-    if datasource is not None:
-        datasource.register(session)
+    import sagespark
+
+    sagespark.register(session)
     yield session
     session.stop()

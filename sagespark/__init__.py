@@ -25,12 +25,10 @@ from sagespark.errors import (
     TrainingError,
 )
 
-# Spark ML classes load on first use, so `import sagespark` stays light (no pyspark import).
+# Spark ML classes load on first use, so `import sagespark` stays light (no pyspark import). The
+# per-algorithm Estimator/Model pairs are found through the ML registry, so a new algorithm needs no
+# edit here.
 _LAZY = {
-    "KMeans": "sagespark.ml.kmeans",
-    "KMeansModel": "sagespark.ml.kmeans",
-    "PCA": "sagespark.ml.pca",
-    "PCAModel": "sagespark.ml.pca",
     "SageMakerEstimator": "sagespark.ml.estimator",
     "SageMakerModel": "sagespark.ml.model",
 }
@@ -74,6 +72,13 @@ _register_active()
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
+    if name[:1].isupper():
+        from sagespark.ml.registry import estimators
+
+        for estimator in estimators().values():
+            for cls in (estimator, estimator.model_class):
+                if cls.__name__ == name:
+                    return cls
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

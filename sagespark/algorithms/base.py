@@ -170,7 +170,6 @@ class Algorithm(ABC):
         """Load the payload written by :meth:`save`; never executes code from it."""
 
 _REGISTRY: dict[str, type[Algorithm]] = {}
-_BUILTIN_MODULES = ("sagespark.algorithms.kmeans", "sagespark.algorithms.pca")
 
 def register(cls: type[Algorithm]) -> type[Algorithm]:
     """Class decorator: add an algorithm to the registry under ``cls.name``."""
@@ -178,10 +177,15 @@ def register(cls: type[Algorithm]) -> type[Algorithm]:
     return cls
 
 def _load_builtins() -> None:
+    # Every sub-package of sagespark.algorithms is an algorithm: adding a folder is all it takes.
     import importlib
+    import pkgutil
 
-    for module in _BUILTIN_MODULES:
-        importlib.import_module(module)
+    import sagespark.algorithms as package
+
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.ispkg:
+            importlib.import_module(f"{package.__name__}.{info.name}")
 
 def get_algorithm(name: str) -> type[Algorithm]:
     """The registered algorithm called ``name``.

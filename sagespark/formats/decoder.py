@@ -199,7 +199,9 @@ def _mixed(
     np.cumsum(counts[:-1], out=start[1:])
     for kind in present:
         sel = np.flatnonzero(kinds == kind)
-        out[expand(start[sel], counts[sel])] = _values(buf, int(kind), pos[sel], size[sel], where)
+        values = _values(buf, int(kind), pos[sel], size[sel], where)
+        with np.errstate(invalid="ignore"):  # widening a signalling NaN is not an error
+            out[expand(start[sel], counts[sel])] = values
     return out
 
 

@@ -74,8 +74,9 @@ def expand(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 def _scatter(n: int, parts: list[Part], name: str, dtype: np.dtype | type) -> np.ndarray:
     out = np.empty(n, dtype=dtype)
-    for part in parts:
-        out[part.rows] = getattr(part, name)
+    with np.errstate(invalid="ignore"):  # widening a signalling NaN is not an error
+        for part in parts:
+            out[part.rows] = getattr(part, name)
     return out
 
 
@@ -119,8 +120,9 @@ def merge_parts(
     np.cumsum(counts, out=indptr[1:])
     values = np.empty(int(indptr[-1]), dtype=dtype)
     positions = [expand(indptr[part.rows], part.counts) for part in parts]
-    for part, pos in zip(parts, positions):
-        values[pos] = part.values
+    with np.errstate(invalid="ignore"):
+        for part, pos in zip(parts, positions):
+            values[pos] = part.values
     if not sparse:
         return values.reshape(n, max(n_cols, 0)), labels
     indices = np.empty(values.size, dtype=np.int64)

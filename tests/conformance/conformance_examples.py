@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,28 +28,24 @@ class Example:
     metrics: tuple[str, ...] = ()
 
 
-def _blobs(rng: np.random.Generator, rows: int, dim: int, centers: int) -> np.ndarray:
-    means = rng.normal(scale=6.0, size=(centers, dim))
-    return (means[rng.integers(0, centers, rows)] + rng.normal(size=(rows, dim))).astype(np.float64)
+def _load_recipes() -> dict[str, Callable[[np.random.Generator], Example]]:
+    # One module per algorithm under recipes/ (ALGORITHM = name, def example(rng) -> Example; names
+    # starting with '_' are helpers), so
+    # adding an algorithm never edits a shared file.
+    import importlib
+    import pkgutil
+
+    recipes: dict[str, Callable[[np.random.Generator], Example]] = {}
+    folder = Path(__file__).parent / "recipes"
+    for info in pkgutil.iter_modules([str(folder)]):
+        if info.name.startswith("_"):
+            continue  # shared helpers of the recipes
+        module = importlib.import_module(f"recipes.{info.name}")
+        recipes[module.ALGORITHM] = module.example
+    return recipes
 
 
-def kmeans_example(rng: np.random.Generator) -> Example:
-    x = _blobs(rng, 80, 4, 3)
-    return Example(
-        {"k": 3, "mini_batch_size": 16}, {"features": x[:60]}, {"features": x[60:]}, ("train:msd", "test:msd")
-    )
-
-
-def pca_example(rng: np.random.Generator) -> Example:
-    # Correlated columns, so the leading components are well separated.
-    x = rng.normal(size=(80, 5)) @ rng.normal(size=(5, 5)) * np.array([5.0, 3.0, 1.0, 0.5, 0.1])
-    return Example({"num_components": 2, "mini_batch_size": 16}, {"features": x[:60]}, {"features": x[60:]})
-
-
-EXAMPLES: dict[str, Callable[[np.random.Generator], Example]] = {
-    "kmeans": kmeans_example,
-    "pca": pca_example,
-}
+EXAMPLES: dict[str, Callable[[np.random.Generator], Example]] = _load_recipes()
 
 
 def column_name(field_: InputField) -> str:

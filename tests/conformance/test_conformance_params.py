@@ -28,7 +28,7 @@ def test_the_builtin_pairs_are_found() -> None:
 
 @pytest.mark.parametrize("name", ALGORITHMS)
 def test_every_algorithm_has_a_conformance_recipe(name: str) -> None:
-    assert name in EXAMPLES, f"add a tiny-data recipe for {name!r} to conformance_examples.py"
+    assert name in EXAMPLES, f"add a tiny-data recipe for {name!r} in tests/conformance/recipes/"
 
 
 def _sample(d: Hyperparameter) -> Any:

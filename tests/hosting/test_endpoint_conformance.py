@@ -32,7 +32,7 @@ ACCEPTS = ["application/json", "application/jsonlines", "text/csv", "application
 def _rows(name: str) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     if name not in EXAMPLES:
         pytest.fail(
-            f"No conformance recipe for {name!r}: add one to tests/conformance/conformance_examples.py."
+            f"No conformance recipe for {name!r}: add one in tests/conformance/recipes/."
         )
     example = EXAMPLES[name](np.random.default_rng(0))
     train = np.asarray(example.train["features"], dtype=np.float32)

@@ -1,0 +1,1 @@
+"""One tiny-data conformance recipe per algorithm (see conformance_examples.py)."""

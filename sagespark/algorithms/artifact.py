@@ -142,7 +142,7 @@ def save_artifact(
         "algorithm": algorithm.name,
         "hyperparameters": hp.to_wire(),
         "inputs": [asdict(f) for f in algorithm.inputs],
-        "outputs": [asdict(f) for f in algorithm.outputs],
+        "outputs": [asdict(f) for f in algorithm.output_fields(hp)],
         "response_key": algorithm.response_key,
         "metrics": _encode_metrics(metrics),
     }

@@ -143,6 +143,16 @@ class Algorithm(ABC):
     """Top-level key of the JSON response (``"projections"`` for PCA, ``"scores"`` for RCF)."""
 
     @classmethod
+    def output_fields(cls, hp: Hyperparameters | Mapping[str, Any] | None) -> tuple[OutputField, ...]:
+        """The outputs a model trained with ``hp`` writes; default: :attr:`outputs`.
+
+        Algorithms whose outputs depend on a hyperparameter (Linear Learner's ``predictor_type``: a
+        regressor has no ``predicted_label``, a multiclass ``score`` is a vector) override this;
+        :attr:`outputs` then lists every output the algorithm can write, for the column Params.
+        """
+        return cls.outputs
+
+    @classmethod
     def infer_hyperparameters(cls, hp: Hyperparameters, train: ChannelData) -> Hyperparameters:
         """Fill in values inferred from the data (``feature_dim``); called on every rank."""
         if "feature_dim" in hp.fields() and hp["feature_dim"] is None and train.features is not None:

@@ -1,7 +1,7 @@
 """Train an algorithm inside one Spark barrier stage (DESIGN.md sections 1 and 5).
 
-The driver tags each channel's rows with the channel's index, unions the channels, repartitions the
-union into ``num_workers`` partitions (so every task holds a share of every channel) and runs a single
+The driver tags each channel's rows with the channel's index, unions the channels, spreads the
+union over ``num_workers`` partitions (so every task holds a share of every channel) and runs a single
 barrier ``mapInArrow`` stage whose tasks train together (:mod:`sagespark.distributed.worker`). Rank 0
 writes the model artifact to the :class:`~sagespark.distributed.store.Store` and returns only its URI,
 the metrics and the resolved hyperparameters: neither data nor model bytes pass through the driver.
@@ -155,6 +155,19 @@ def _union_channels(
     return union, names, tuple(present)
 
 
+def _spread(union: DataFrame, num_workers: int, *, single_channel: bool) -> DataFrame:
+    """``num_workers`` partitions holding a share of every channel, shuffling only when needed.
+
+    A lone train channel that already has exactly ``num_workers`` partitions (a cached or generated
+    DataFrame laid out for the fit) is used as it is, saving a shuffle of the whole data set. Anything
+    else is repartitioned: barrier stages refuse coalesce (SPARK-24820), and several channels must be
+    mixed so that every rank holds a share of each.
+    """
+    if single_channel and union.rdd.getNumPartitions() == num_workers:
+        return union
+    return union.repartition(num_workers)
+
+
 def _failure(err: Exception, algorithm: type[Algorithm]) -> TrainingError:
     """A readable TrainingError from a failed Spark job, with the failing worker's log tail."""
     text = str(err)
@@ -256,7 +269,7 @@ def train_on_spark(
         use_gpu=_use_gpu(sc, use_gpu),
         timeout_s=timeout_s,
     )
-    stage = union.repartition(num_workers).mapInArrow(
+    stage = _spread(union, num_workers, single_channel=len(names) == 1).mapInArrow(
         functools.partial(train_partition, spec), RESULT_SCHEMA, barrier=True
     )
     sc.setJobDescription(f"sagespark: train {algorithm.name} on {num_workers} worker(s)")

@@ -43,6 +43,11 @@ def parse_record(payload: bytes, index: int, offset: int) -> Record:
     return record
 
 
+def map_keys(field: object) -> list[str]:
+    """A map's keys, sorted; proto2 does not check UTF-8, so undecodable keys come back as ``repr``."""
+    return sorted(key if isinstance(key, str) else repr(key) for key in field)  # type: ignore[attr-defined]
+
+
 def _where(index: int, offset: int) -> str:
     return f"Record {index} at byte offset {offset}"
 
@@ -74,10 +79,10 @@ def canonical(payload: bytes, index: int, offset: int) -> bytes:
                 f"{where} sets the '{name}' field, which decode() would drop. Use "
                 "sagespark.formats.read_records() to read Records with uid, metadata or configuration."
             )
-    extra = sorted(set(record.features) - {"values"})
+    extra = [key for key in map_keys(record.features) if key != "values"]
     if extra or "values" not in record.features:
         raise DataFormatError(
-            f"{where} has features {sorted(record.features)}; decode() expects exactly one feature "
+            f"{where} has features {map_keys(record.features)}; decode() expects exactly one feature "
             "'values'. Use sagespark.formats.read_records() for Records with other features."
         )
     kind, tensor = _tensor(record.features["values"], where, "feature 'values'")
@@ -89,7 +94,7 @@ def canonical(payload: bytes, index: int, offset: int) -> bytes:
     shape = list(tensor.shape)  # type: ignore[attr-defined]
     if shape:
         target.shape.append(math.prod(shape))
-    labels = sorted(record.label)
+    labels = map_keys(record.label)
     if labels:
         if labels != ["values"]:
             raise DataFormatError(

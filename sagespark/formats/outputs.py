@@ -25,6 +25,7 @@ import numpy as np
 from sagespark.errors import DataFormatError
 from sagespark.formats.assemble import assemble
 from sagespark.formats.decoder import as_uint8
+from sagespark.formats.fallback import map_keys
 from sagespark.formats.layout import LABEL_TAG, tensor_entry, value_runs
 from sagespark.formats.parse import TENSOR_CODES, packed_at, varint_at
 from sagespark.formats.pieces import Piece
@@ -166,7 +167,9 @@ def decode_outputs(data: bytes | bytearray | memoryview | np.ndarray) -> dict[st
     two_d: dict[str, bool] = {}
     names: list[str] | None = None
     for index, record in enumerate(read_records(io.BytesIO(buf.tobytes()))):
-        keys = sorted(record.label)
+        keys = map_keys(record.label)
+        if not all(isinstance(key, str) for key in record.label):
+            raise DataFormatError(f"Record {index} has an output name that is not valid UTF-8: {keys}.")
         if names is None:
             names = keys
             columns = {k: [] for k in keys}

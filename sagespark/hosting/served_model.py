@@ -99,7 +99,7 @@ def load_served_model(path: str | os.PathLike[str]) -> ServedModel:
     return ServedModel(
         algorithm=algorithm.name,
         predictor=loaded.predictor,
-        outputs=tuple(algorithm.outputs),
+        outputs=tuple(algorithm.output_fields(loaded.hyperparameters)),
         response_key=str(loaded.manifest.get("response_key", algorithm.response_key)),
         feature_dim=None if feature_dim is None else int(feature_dim),
     )

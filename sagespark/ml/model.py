@@ -171,7 +171,8 @@ class SageMakerModel(AlgorithmParams, Model, MLWritable, MLReadable["SageMakerMo
         positions = {f.name: dataset.columns.index(columns[f.name]) for f in inputs}
 
         out_columns = self._output_columns()
-        outputs = tuple(f for f in algorithm.outputs if f.name in out_columns)
+        declared = algorithm.output_fields(self._hyperparameter_values())
+        outputs = tuple(f for f in declared if f.name in out_columns)
         names = tuple(out_columns[f.name] for f in outputs)
         taken = set(dataset.columns)
         clash = [n for n in names if n in taken] or [n for n in set(names) if names.count(n) > 1]

@@ -221,8 +221,10 @@ def _assemble_grouped(pieces: list[Piece], all_lengths: list[np.ndarray], record
         if (record[rows] != record[rows[0]]).any():
             return None
         # Outside the runs every row of the group has the first row's bytes: fill those once.
-        first = rows[:1]
-        template = np.concatenate([piece.take(first, w).reshape(-1) for piece, w in zip(pieces, widths) if w])
+        first = int(rows[0])
+        template = np.frombuffer(
+            b"".join(piece.bytes_of_row(first, w) for piece, w in zip(pieces, widths) if w), dtype=np.uint8
+        )
         block = np.empty((rows.size, template.size), dtype=np.uint8)
         block[:] = template
         col = 0

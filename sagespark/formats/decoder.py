@@ -73,7 +73,10 @@ def decode(data: bytes | bytearray | memoryview | np.ndarray) -> RecordBatch:
     Returns
     -------
     RecordBatch
-        Zero records give an empty ``(0, 0)`` float32 array and no labels.
+        Dense rows give a 2-D array of the tensors' dtype (mixed tensor types promote); any sparse row
+        makes the result CSR, with keys kept as stored (order and duplicates, which scipy sums).
+        Integer labels come back as int32, float labels in their tensor's dtype. Zero records give an
+        empty ``(0, 0)`` float32 array and no labels.
 
     Raises
     ------

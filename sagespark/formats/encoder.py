@@ -36,6 +36,8 @@ from sagespark.formats.pieces import Piece
 
 __all__ = ["encode", "encode_dense", "encode_sparse", "check_labels"]
 
+_SPARSE_BLOCK_ROWS = 1 << 16
+
 
 def check_labels(labels: Any, n: int) -> np.ndarray | None:
     """Labels as a 1-D array of ``n`` values (an ``(n, 1)`` column is accepted), or None."""
@@ -110,12 +112,43 @@ def encode_sparse(features: Any, labels: Any = None) -> bytes:
         return b""
     dtype = resolve_dtype(csr.data, "features")
     indptr = csr.indptr.astype(np.int64, copy=False)
-    values = value_runs(csr.data, indptr, n, dtype)
-    keys = value_runs(csr.indices.astype(np.uint64), indptr, n, np.dtype(np.uint64))
-    shape = np.full(n, n_cols, dtype=np.uint64)
+    if n <= _SPARSE_BLOCK_ROWS:
+        return _encode_csr_rows(csr.data, csr.indices, indptr, n_cols, label_arr, dtype)
+    # Large matrices go in row blocks: each block's working set stays in cache.
+    blocks = []
+    for lo in range(0, n, _SPARSE_BLOCK_ROWS):
+        hi = min(n, lo + _SPARSE_BLOCK_ROWS)
+        first, last = int(indptr[lo]), int(indptr[hi])
+        block_labels = None if label_arr is None else label_arr[lo:hi]
+        blocks.append(
+            _encode_csr_rows(
+                csr.data[first:last],
+                csr.indices[first:last],
+                indptr[lo : hi + 1] - first,
+                n_cols,
+                block_labels,
+                dtype,
+            )
+        )
+    return b"".join(blocks)
+
+
+def _encode_csr_rows(
+    data: np.ndarray,
+    indices: np.ndarray,
+    indptr: np.ndarray,
+    n_cols: int,
+    labels: np.ndarray | None,
+    dtype: np.dtype,
+) -> bytes:
+    """One sparse Record per row of the CSR arrays (``indptr`` starting at 0)."""
+    n = indptr.size - 1
+    values = value_runs(data, indptr, n, dtype)
+    keys = value_runs(indices.astype(np.uint64), indptr, n, np.dtype(np.uint64))
+    shape = np.broadcast_to(np.uint64(n_cols), (n,))
     pieces, _ = tensor_entry(FEATURES_TAG, "values", dtype, values, keys, shape)
-    if label_arr is not None:
-        pieces += _label_pieces(label_arr)
+    if labels is not None:
+        pieces += _label_pieces(labels)
     return assemble(n, pieces)
 
 

@@ -56,6 +56,9 @@ class Const:
     def take(self, rows: np.ndarray, width: int) -> np.ndarray:
         return np.broadcast_to(np.frombuffer(self.data[:width], dtype=np.uint8), (rows.size, width))
 
+    def bytes_of_row(self, row: int, width: int) -> bytes:
+        return self.data[:width]
+
 
 @dataclass
 class Varint:
@@ -101,9 +104,16 @@ class Varint:
         matrix, mask = self.padded(lo, hi, lengths)
         return matrix[mask]
 
+    def bytes_of_row(self, row: int, width: int) -> bytes:
+        value = int(self.values[row]) & 0xFFFFFFFFFFFFFFFF
+        out = bytearray()
+        while value >= 0x80:
+            out.append(value & 0x7F | 0x80)
+            value >>= 7
+        out.append(value)
+        return bytes(out[:width])
+
     def take(self, rows: np.ndarray, width: int) -> np.ndarray:
-        if self._matrix is None and rows.size == 1:  # a group's template row: encode just that one
-            return encode_varint_matrix(self.values[rows])[0][:, :width]
         if width == 1:
             return self.matrix[:, 0].take(rows)[:, None]
         return self.matrix.take(rows, axis=0)[:, :width]
@@ -131,6 +141,9 @@ class Matrix:
 
     def take(self, rows: np.ndarray, width: int) -> np.ndarray:
         return self.data.take(rows, axis=0)
+
+    def bytes_of_row(self, row: int, width: int) -> bytes:
+        return self.data[row, :width].tobytes()
 
 
 @dataclass
@@ -191,6 +204,9 @@ class Runs:
         if self.sizes is None:
             return elems.reshape(-1)
         return elems[_prefix_mask(self.sizes[first:last], elems.shape[1])]
+
+    def bytes_of_row(self, row: int, width: int) -> bytes:
+        return self.take(np.array([row]), width).tobytes()
 
     def take(self, rows: np.ndarray, width: int) -> np.ndarray:
         w = self.elems.shape[1]

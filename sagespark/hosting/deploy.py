@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from sagespark.formats.text import decode_response, encode_request
+from sagespark.formats.text import decode_response, encode_request, encode_string_rows
 from sagespark.hosting.client import EndpointClient, EndpointError, RetryPolicy
 
 __all__ = ["EndpointHandle", "deploy_local"]
@@ -120,7 +120,9 @@ class EndpointHandle:
         Parameters
         ----------
         data : array-like, scipy sparse matrix, bytes or str
-            Rows of features (encoded as ``content_type``), or an already encoded body.
+            Rows of features (encoded as ``content_type``), an ``n × k`` array of strings for a model
+            whose inputs are strings (IP Insights: ``[["user1", "1.2.3.4"], ...]``), or an already
+            encoded body.
         content_type : str
             Request format: ``text/csv``, ``application/json``, ``application/jsonlines``,
             ``application/x-recordio-protobuf`` or ``text/libsvm``.
@@ -137,6 +139,8 @@ class EndpointHandle:
             body = data.encode()
         elif isinstance(data, (bytes, bytearray, memoryview)):
             body = bytes(data)
+        elif not sp.issparse(data) and np.asarray(data).dtype.kind in "OUS":
+            body = encode_string_rows(np.asarray(data), content_type)  # rows of strings (IP Insights)
         else:
             matrix = data if sp.issparse(data) else np.asarray(data, dtype=np.float32)
             body = encode_request(matrix, content_type)

@@ -26,6 +26,7 @@ from pyspark.sql.types import StructType
 
 from sagespark.algorithms.base import OutputField
 from sagespark.errors import DataFormatError
+from sagespark.formats.text import STRING_ROW_TYPES
 from sagespark.hosting.client import EndpointClient, EndpointError, RetryPolicy
 from sagespark.hosting.endpoint_requests import (
     DESERIALIZERS,
@@ -56,6 +57,10 @@ class EndpointModel(Transformer, DefaultParamsReadable["EndpointModel"], Default
         Base URL of the endpoint (``http://host:port``), e.g. ``deploy_local(...).url``.
     featuresCol : str
         Vector (or numeric array) column to send. Default ``"features"``.
+    inputCols : list of str
+        String columns sent as the fields of each request row instead of ``featuresCol``, for models
+        whose inputs are strings (IP Insights: ``["entity", "ip"]``); needs the ``csv``, ``json`` or
+        ``jsonlines`` serializer. Default empty (send ``featuresCol``).
     requestSerializer : str
         ``"recordio-protobuf"`` (default), ``"csv"``, ``"jsonlines"``, ``"json"`` or ``"libsvm"``.
     responseDeserializer : str
@@ -92,6 +97,10 @@ class EndpointModel(Transformer, DefaultParamsReadable["EndpointModel"], Default
     featuresCol: Param[str] = Param(
         Params._dummy(), "featuresCol", "Features column to send.", TypeConverters.toString
     )
+    inputCols: Param[list[str]] = Param(
+        Params._dummy(), "inputCols", "String columns sent as request rows instead of featuresCol.",
+        TypeConverters.toListString,
+    )  # fmt: skip
     requestSerializer: Param[str] = Param(
         Params._dummy(), "requestSerializer", f"Request format: one of {sorted(SERIALIZERS)}.",
         TypeConverters.toString,
@@ -135,6 +144,7 @@ class EndpointModel(Transformer, DefaultParamsReadable["EndpointModel"], Default
         *,
         endpointUrl: str | None = None,
         featuresCol: str = "features",
+        inputCols: list[str] | None = None,
         requestSerializer: str = "recordio-protobuf",
         responseDeserializer: str = "json",
         outputs: list[str] | None = None,
@@ -150,6 +160,7 @@ class EndpointModel(Transformer, DefaultParamsReadable["EndpointModel"], Default
         super().__init__()
         self._setDefault(
             featuresCol="features",
+            inputCols=[],
             requestSerializer="recordio-protobuf",
             responseDeserializer="json",
             outputs=[],
@@ -181,6 +192,12 @@ class EndpointModel(Transformer, DefaultParamsReadable["EndpointModel"], Default
 
     def getFeaturesCol(self) -> str:
         return self.getOrDefault(self.featuresCol)
+
+    def setInputCols(self, value: list[str]) -> EndpointModel:
+        return self._set(inputCols=value)
+
+    def getInputCols(self) -> list[str]:
+        return list(self.getOrDefault(self.inputCols))
 
     def setRequestSerializer(self, value: str) -> EndpointModel:
         return self._set(requestSerializer=value)
@@ -237,9 +254,17 @@ class EndpointModel(Transformer, DefaultParamsReadable["EndpointModel"], Default
         settings = self._settings()
         features_col = self.getFeaturesCol()
         columns = dataset.columns
-        if features_col not in columns:
+        input_cols = list(self.getOrDefault(self.inputCols))
+        missing = [c for c in input_cols or [features_col] if c not in columns]
+        if missing:
+            which = "inputCols" if input_cols else "featuresCol"
             raise DataFormatError(
-                f"EndpointModel's featuresCol {features_col!r} is not a column; the columns are {columns}."
+                f"EndpointModel's {which} {missing} not in the columns; the columns are {columns}."
+            )
+        if input_cols and settings.content_type not in STRING_ROW_TYPES:
+            raise ValueError(
+                "EndpointModel sends inputCols as rows of strings: set requestSerializer to 'csv', 'json' or "
+                f"'jsonlines' (got {self.getOrDefault(self.requestSerializer)!r})."
             )
         prefix = self.getOrDefault(self.outputColPrefix)
         output_columns = [prefix + f.name for f in settings.fields]
@@ -256,7 +281,8 @@ class EndpointModel(Transformer, DefaultParamsReadable["EndpointModel"], Default
         function = functools.partial(
             send_partition,
             settings=settings,
-            features_position=columns.index(features_col),
+            features_position=columns.index(features_col) if not input_cols else -1,
+            input_positions=tuple(columns.index(c) for c in input_cols),
             features_col=features_col,
             output_columns=tuple(output_columns),
         )

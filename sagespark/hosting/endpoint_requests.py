@@ -17,15 +17,17 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 from sagespark.algorithms.base import Matrix, OutputField
-from sagespark.formats.text import decode_response, encode_request
+from sagespark.errors import DataFormatError
+from sagespark.formats.text import decode_response, encode_request, encode_string_rows
 from sagespark.hosting.client import EndpointClient, EndpointError, RetryPolicy
 
 __all__ = ["SERIALIZERS", "DESERIALIZERS", "EndpointCallSettings", "plan_requests", "send_partition"]
@@ -63,12 +65,14 @@ class EndpointCallSettings:
 
 
 def plan_requests(
-    features: Matrix, content_type: str, *, max_bytes: int, max_rows: int
+    features: Matrix, content_type: str, *, max_bytes: int, max_rows: int,
+    encode: Callable[[Any, str], bytes] = encode_request,
 ) -> list[tuple[int, int, bytes]]:
     """Cut ``features`` into request bodies of at most ``max_rows`` rows and ``max_bytes`` bytes.
 
     The rows per request adapt to the bytes per row seen so far; an oversized body is halved and
-    re-encoded, so rows are encoded about once.
+    re-encoded, so rows are encoded about once. ``encode`` turns rows into a body (default
+    :func:`~sagespark.formats.text.encode_request`; rows of strings use ``encode_string_rows``).
 
     Raises
     ------
@@ -81,7 +85,7 @@ def plan_requests(
     start = 0
     while start < n:
         stop = min(n, start + rows_per_request)
-        body = encode_request(features[start:stop], content_type)
+        body = encode(features[start:stop], content_type)
         while len(body) > max_bytes:
             if stop - start == 1:
                 raise EndpointError(
@@ -89,7 +93,7 @@ def plan_requests(
                     f"{max_bytes}-byte request limit (maxBatchBytes)."
                 )
             stop = start + (stop - start) // 2
-            body = encode_request(features[start:stop], content_type)
+            body = encode(features[start:stop], content_type)
         plan.append((start, stop, body))
         bytes_per_row = len(body) / (stop - start)
         # Aim a little under the limit: row sizes vary.
@@ -146,6 +150,21 @@ def _assemble(
     return pa.RecordBatch.from_arrays(list(batch.columns) + list(out.columns), names=list(names))
 
 
+def _string_rows(batch: pa.RecordBatch, positions: Sequence[int], row_offset: int) -> np.ndarray:
+    """The ``rows × len(positions)`` object array of the string columns at ``positions``."""
+    columns = []
+    for position in positions:
+        column = batch.column(position)
+        name = batch.schema.names[position]
+        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+            raise DataFormatError(f"Input column {name!r} must be a string column; got {column.type}.")
+        if column.null_count:
+            row = int(np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))[0])
+            raise DataFormatError(f"Input column {name!r}: row {row_offset + row} is null; expected a string.")
+        columns.append(column.to_numpy(zero_copy_only=False))
+    return np.column_stack(columns).astype(object, copy=False)
+
+
 def send_partition(
     batches: Iterable[pa.RecordBatch],
     *,
@@ -153,6 +172,7 @@ def send_partition(
     features_position: int,
     features_col: str,
     output_columns: Sequence[str],
+    input_positions: Sequence[int] = (),
 ) -> Iterator[pa.RecordBatch]:
     """``mapInArrow`` function: every input batch with the endpoint's outputs appended, in order.
 
@@ -168,6 +188,9 @@ def send_partition(
         Its name (for error messages).
     output_columns : sequence of str
         Names of the appended columns (one per ``settings.fields``).
+    input_positions : sequence of int
+        When given, the string columns whose values make each request row (IP Insights' entity and
+        ip), sent instead of the features column.
     """
     from sagespark.data.vectors import vectors_to_matrix
 
@@ -188,12 +211,17 @@ def send_partition(
                 continue
             if names is None:
                 names = list(batch.schema.names) + list(output_columns)
-            features = vectors_to_matrix(
-                batch.column(features_position), column=features_col, row_offset=row_offset
-            )
+            if input_positions:
+                features: Any = _string_rows(batch, input_positions, row_offset)
+                encode: Callable[[Any, str], bytes] = encode_string_rows
+            else:
+                features = vectors_to_matrix(
+                    batch.column(features_position), column=features_col, row_offset=row_offset
+                )
+                encode = encode_request
             plan = plan_requests(
                 features, settings.content_type, max_bytes=settings.max_batch_bytes,
-                max_rows=settings.max_batch_rows,
+                max_rows=settings.max_batch_rows, encode=encode,
             )  # fmt: skip
             futures = [
                 pool.submit(

@@ -23,6 +23,7 @@ from sagespark.formats.text import (
     MediaType,
     UnsupportedMediaType,
     decode_request,
+    decode_string_rows,
     encode_response,
     negotiate_accept,
     parse_media_type,
@@ -92,14 +93,19 @@ class Invoker:
         request_type, response_type = negotiated
         model = self.model
         try:
-            features = decode_request(body, request_type, feature_dim=model.feature_dim)
+            if model.string_inputs:  # rows of strings (IP Insights' entity,ip), not numeric features
+                batch = decode_string_rows(body, request_type, names=model.string_inputs)
+            else:
+                batch = {"features": decode_request(body, request_type, feature_dim=model.feature_dim)}
             verbose = response_type.verbose or request_type.verbose
-            outputs = model.predictor.predict({"features": features}, verbose=verbose)
+            outputs = model.predictor.predict(batch, verbose=verbose)
             payload = encode_response(
                 outputs, response_type, names=model.output_names, response_key=model.response_key
             )
         except DataFormatError as err:
             return Invocation.error(400, str(err))
+        except UnsupportedMediaType as err:  # a content type this model's inputs cannot come in
+            return Invocation.error(415, str(err))
         except Exception:
             logger.exception("Invocation failed (%s → %s)", request_type.name, response_type.name)
             return Invocation.error(500, _INTERNAL)

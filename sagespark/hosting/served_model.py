@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sagespark.algorithms.base import OutputField, Predictor
+from sagespark.algorithms.base import InputField, OutputField, Predictor
 from sagespark.errors import ArtifactError
 
 __all__ = ["ServedModel", "load_served_model", "resolve_model_path", "import_plugins", "PLUGINS_ENV"]
@@ -33,6 +33,14 @@ class ServedModel:
     outputs: tuple[OutputField, ...]
     response_key: str
     feature_dim: int | None
+    inputs: tuple[InputField, ...] = ()
+
+    @property
+    def string_inputs(self) -> list[str]:
+        """The input names when every prediction input is a string (IP Insights' ``entity``, ``ip``):
+        requests then carry rows of strings instead of numeric features. Empty otherwise."""
+        used = [f for f in self.inputs if f.used_for_prediction]
+        return [f.name for f in used] if used and all(f.kind == "string" for f in used) else []
 
     @property
     def output_names(self) -> list[str]:
@@ -102,4 +110,5 @@ def load_served_model(path: str | os.PathLike[str]) -> ServedModel:
         outputs=tuple(algorithm.output_fields(loaded.hyperparameters)),
         response_key=str(loaded.manifest.get("response_key", algorithm.response_key)),
         feature_dim=None if feature_dim is None else int(feature_dim),
+        inputs=tuple(algorithm.inputs),
     )

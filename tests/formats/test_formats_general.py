@@ -154,3 +154,10 @@ def test_generic_write_records_round_trip_and_empty_stream():
     write_records(buf, [b"", b"abcde"])
     assert decode(b"").features.shape == (0, 0)
     assert list(iter_records(io.BytesIO(buf.getvalue()))) == [b"", b"abcde"]
+
+
+def test_undecodable_map_key_raises_data_format_error():
+    # proto2 strings are not UTF-8 checked, so a key can be arbitrary bytes.
+    row = ld(1, ld(1, b"\xff\xfe") + ld(2, ld(2, ld(1, struct.pack("<f", 1.0)))))
+    with pytest.raises(DataFormatError, match=r"Record 0 .*features \[\"b'\\\\xff\\\\xfe'\"\]"):
+        decode(frame(row))

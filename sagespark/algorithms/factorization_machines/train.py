@@ -25,7 +25,8 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 import numpy as np
 import scipy.sparse as sp
@@ -105,6 +106,24 @@ def _exchange(ctx: TrainContext, bias_grad: torch.Tensor, cols: torch.Tensor, ro
             summed.to(torch.float32))
 
 
+@contextmanager
+def _single_threaded(device: torch.device) -> Iterator[None]:
+    """One intra-op thread on the CPU while training.
+
+    A step works on a few thousand values, far below what pays for a thread team; on a busy machine
+    the team's spin-waits made steps ~100x slower. Parallelism comes from the ranks instead.
+    """
+    if device.type != "cpu":
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def train_fm(ctx: TrainContext, data: Mapping[str, ChannelData], hp: Hyperparameters) -> TrainResult:
     """Train a factorization machine on this rank's shards; every rank ends with the same model.
 
@@ -116,6 +135,11 @@ def train_fm(ctx: TrainContext, data: Mapping[str, ChannelData], hp: Hyperparame
     InvalidHyperparameterError
         For a ``uniform`` / ``constant`` initialisation without its scale / value.
     """
+    with _single_threaded(torch.device(ctx.device)):
+        return _train(ctx, data, hp)
+
+
+def _train(ctx: TrainContext, data: Mapping[str, ChannelData], hp: Hyperparameters) -> TrainResult:
     predictor_type = hp["predictor_type"]
     features, label = _channel(data, "train", predictor_type)
     dim = resolve_feature_dim(ctx, features, hp["feature_dim"])

@@ -4,7 +4,8 @@ Both work on the UTF-8 bytes of a whole column at once (an Arrow string array: o
 one data buffer), so no Python runs per row.
 
 * :func:`parse_ipv4` reads every address as four decimal octets 0-255 separated by dots, strictly as
-  Python's :mod:`ipaddress` does (no leading zeros, no spaces, no other characters); the first invalid row
+  Python's :mod:`ipaddress` does (no leading zeros, no spaces, no other characters): one RE2 match over
+  the column validates, then a split and a cast in Arrow's kernels convert. The first invalid row
   raises :class:`~sagespark.errors.DataFormatError` naming the column, the row and the value.
 * :func:`hash_entities` is a 64-bit polynomial hash over the bytes (wrapping uint64 arithmetic, the
   same on every platform and in every process, unlike Python's salted ``hash``), finished with the
@@ -28,14 +29,14 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from sagespark.errors import DataFormatError
 
 __all__ = ["parse_ipv4", "hash_entities", "octets", "format_ipv4"]
 
-_MAX_IPV4_CHARS = 15  # "255.255.255.255"
-_CHUNK_ROWS = 1 << 20
-_DOT, _ZERO, _NINE = ord("."), ord("0"), ord("9")
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4_PATTERN = "^" + r"\.".join([_OCTET] * 4) + "$"
 _PRIME = np.uint64(0x100000001B3)  # the 64-bit FNV prime: odd, so multiplication is a bijection
 _SEED = np.uint64(0xCBF29CE484222325)  # the FNV offset basis, added so "" hashes to a mixed value
 
@@ -66,13 +67,9 @@ def _string_buffers(values: Any, column: str) -> tuple[np.ndarray, np.ndarray, p
     return offsets, data, values
 
 
-def _first_bad(bad: np.ndarray, values: pa.Array, column: str, first_row: int) -> DataFormatError:
-    row = int(np.flatnonzero(bad)[0])
-    shown = values[row].as_py()
-    return DataFormatError(
-        f"Column {column!r}, row {first_row + row}: {shown!r} is not an IPv4 address; expected four "
-        "decimal numbers 0-255 separated by dots, without leading zeros (e.g. '192.168.1.20')."
-    )
+def _string_array(values: Any, column: str) -> pa.Array:
+    """A string column as one Arrow array, rejecting nulls (naming the row) and non-strings."""
+    return _string_buffers(values, column)[2]
 
 
 def parse_ipv4(values: Any, *, column: str = "ip", first_row: int = 0) -> np.ndarray:
@@ -101,54 +98,22 @@ def parse_ipv4(values: Any, *, column: str = "ip", first_row: int = 0) -> np.nda
     ...
     sagespark.errors.DataFormatError: Column 'ip', row 1: '10.0.0.256' is not an IPv4 address; ...
     """
-    _, _, array = _string_buffers(values, column)
-    n = len(array)
-    if n <= _CHUNK_ROWS:
-        return _parse_chunk(array, column, first_row)
-    # Chunks bound the n × 15 scratch arrays; slices of an Arrow array share its buffers.
-    return np.concatenate([
-        _parse_chunk(array.slice(start, _CHUNK_ROWS), column, first_row + start)
-        for start in range(0, n, _CHUNK_ROWS)
-    ])
-
-
-def _parse_chunk(array: pa.Array, column: str, first_row: int) -> np.ndarray:
-    offsets, data, _ = _string_buffers(array, column)
-    n = len(offsets) - 1
-    if n == 0:
+    array = _string_array(values, column)
+    if len(array) == 0:
         return np.zeros(0, dtype=np.int64)
-    starts = offsets[:-1]
-    lengths = np.diff(offsets)
-    bad = (lengths < 7) | (lengths > _MAX_IPV4_CHARS)
-    width = np.arange(_MAX_IPV4_CHARS)
-    inside = width[None, :] < np.minimum(lengths, _MAX_IPV4_CHARS)[:, None]
-    index = np.where(inside, starts[:, None] + width[None, :], 0)
-    chars = data[np.minimum(index, max(len(data) - 1, 0))] if len(data) else np.zeros(index.shape, np.uint8)
-    chars = np.where(inside, chars, 0)
-    is_dot = chars == _DOT
-    is_digit = (chars >= _ZERO) & (chars <= _NINE)
-    bad |= (inside & ~is_dot & ~is_digit).any(axis=1)
-    bad |= is_dot.sum(axis=1) != 3
-    segment = np.cumsum(is_dot, axis=1)
-    digit = chars.astype(np.int32) - _ZERO
-    values4 = np.zeros((n, 4), dtype=np.int64)
-    digits = np.zeros((n, 4), dtype=np.int64)
-    leading_zero = np.zeros((n, 4), dtype=bool)
-    powers = 10 ** np.arange(_MAX_IPV4_CHARS, dtype=np.int64)
-    # Per octet: each digit's place value is 10^(digits of the same octet to its right).
-    for k in range(4):
-        mine = is_digit & (segment == k)
-        right = np.cumsum(mine[:, ::-1], axis=1)[:, ::-1] - 1
-        place = powers[np.clip(right, 0, _MAX_IPV4_CHARS - 1)]
-        values4[:, k] = np.where(mine, digit * place, 0).sum(axis=1)
-        digits[:, k] = mine.sum(axis=1)
-        first = mine & (right == digits[:, k : k + 1] - 1)
-        leading_zero[:, k] = (first & (digit == 0)).any(axis=1)
-    bad |= (digits == 0).any(axis=1) | (digits > 3).any(axis=1) | (values4 > 255).any(axis=1)
-    bad |= (leading_zero & (digits > 1)).any(axis=1)
-    if bad.any():
-        raise _first_bad(bad, array, column, first_row)
-    return (values4[:, 0] << 24) | (values4[:, 1] << 16) | (values4[:, 2] << 8) | values4[:, 3]
+    # RE2 checks the exact grammar in C; only then is the split-and-cast safe.
+    valid = pc.match_substring_regex(array, _IPV4_PATTERN)
+    if not pc.all(valid).as_py():
+        bad = ~valid.to_numpy(zero_copy_only=False)
+        row = int(np.flatnonzero(bad)[0])
+        raise DataFormatError(
+            f"Column {column!r}, row {first_row + row}: {array[row].as_py()!r} is not an IPv4 address; "
+            "expected four decimal numbers 0-255 separated by dots, without leading zeros "
+            "(e.g. '192.168.1.20')."
+        )
+    parts = pc.list_flatten(pc.split_pattern(array, "."))
+    quads = pc.cast(parts, pa.int64()).to_numpy(zero_copy_only=False).reshape(-1, 4)
+    return (quads[:, 0] << 24) | (quads[:, 1] << 16) | (quads[:, 2] << 8) | quads[:, 3]
 
 
 def octets(ips: np.ndarray) -> np.ndarray:

@@ -129,7 +129,7 @@ class FastJLT(Reduction):
     def apply(self, batch: Matrix) -> np.ndarray:
         rows = int(batch.shape[0])
         padded = np.zeros((rows, self.signs.shape[0]), dtype=np.float32)
-        padded[:, : self.input_dim] = batch.toarray() if sp.issparse(batch) else batch
+        padded[:, : self.input_dim] = sp.csr_matrix(batch).toarray() if sp.issparse(batch) else batch
         padded *= self.signs
         transformed = walsh_hadamard(padded)
         return np.ascontiguousarray(transformed[:, self.indices] * self._scale, dtype=np.float32)

@@ -41,8 +41,47 @@ ENTRIES_PER_CHUNK = 1 << 17
 """(point, tree) pairs walked together; bounds the working set to a few tens of MB for small d."""
 
 
+class _Tables:
+    """Per-node arrays in the layout the walk reads.
+
+    Boxes are float32 (the training rows are float32, so box corners are exact) and packed as one
+    ``nodes × 2d`` array so each level gathers them in one step; children are one ``nodes × 2`` array
+    indexed by the direction taken.
+    """
+
+    def __init__(self, forest: Forest) -> None:
+        dim = forest.feature_dim
+        self.dim = dim
+        self.feature = forest.feature.astype(np.intp)
+        self.threshold = forest.threshold
+        self.children = np.stack([forest.left, forest.right], axis=1).astype(np.intp).ravel()
+        self.box = np.hstack([forest.lower, forest.upper]).astype(np.float32)
+        self.side_sum = (forest.upper.astype(np.float64) - forest.lower).sum(axis=1).astype(np.float32)
+        self.mass = forest.mass.astype(np.float64)
+        self.roots = forest.roots.astype(np.intp)
+        self.tree_mass = self.mass[self.roots]
+        self.ones = np.ones(dim, dtype=np.float32)
+
+
+_CACHE: dict[int, tuple[Forest, _Tables]] = {}
+
+
+def _tables(forest: Forest) -> _Tables:
+    # A predictor scores many batches with one forest: derive the float64 tables once.
+    cached = _CACHE.get(id(forest))
+    if cached is None or cached[0] is not forest:
+        if len(_CACHE) > 8:
+            _CACHE.clear()
+        cached = (forest, _Tables(forest))
+        _CACHE[id(forest)] = cached
+    return cached[1]
+
+
 def anomaly_scores(forest: Forest, x: np.ndarray) -> np.ndarray:
     """Forest anomaly score of every row of ``x`` (dense, ``n × d``), as float64.
+
+    Rows are read as float32, the precision the model was trained in (and SageMaker's
+    Float32Tensor); cuts compare them exactly against float64 thresholds.
 
     Examples
     --------
@@ -52,55 +91,54 @@ def anomaly_scores(forest: Forest, x: np.ndarray) -> np.ndarray:
     >>> anomaly_scores(forest, np.array([[0.0], [1.0]])).round(4).tolist()   # a single leaf of mass 4
     [0.5, 2.3219]
     """
-    x = np.asarray(x, dtype=np.float64)
+    x = np.ascontiguousarray(x, dtype=np.float32)
     n = x.shape[0]
     out = np.empty(n, dtype=np.float64)
+    tables = _tables(forest)
     trees = forest.num_trees
     rows = max(1, ENTRIES_PER_CHUNK // max(1, trees))
-    tree_mass = forest.mass[forest.roots].astype(np.float64)
-    scale = np.log2(1.0 + tree_mass)
+    scale = np.log2(1.0 + tables.tree_mass)
     for start in range(0, n, rows):
         part = x[start:start + rows]
-        per_tree = _tree_scores(forest, part, tree_mass)          # rows × trees
+        per_tree = _tree_scores(tables, part)          # rows × trees
         out[start:start + part.shape[0]] = (per_tree * scale).mean(axis=1)
     return out
 
 
-def _tree_scores(forest: Forest, x: np.ndarray, tree_mass: np.ndarray) -> np.ndarray:
+def _tree_scores(t: _Tables, x: np.ndarray) -> np.ndarray:
     """Un-normalised score ``s_0`` of every (row, tree) pair, shaped ``rows × trees``."""
-    n, trees = x.shape[0], forest.num_trees
-    entries = n * trees
-    point = np.repeat(np.arange(n), trees)           # entry e = row * trees + tree
-    tree = np.tile(np.arange(trees), n)
-    node = forest.roots[tree]
-    total = np.zeros(entries)
-    survive = np.ones(entries)
-    active = np.arange(entries)
+    n, trees, dim = x.shape[0], t.roots.shape[0], t.dim
+    flat = x.ravel()
+    result = np.empty(n * trees)
+    # The walking state is compacted as pairs reach their leaf: entry e = row * trees + tree.
+    entry = np.arange(n * trees)
+    row = np.repeat(np.arange(n), trees)
+    node = np.tile(t.roots, n)
+    total = np.zeros(n * trees, dtype=np.float32)
+    survive = np.ones(n * trees, dtype=np.float32)
     depth = 0
-    while active.size:
-        nd = node[active]
-        feature = forest.feature[nd]
+    while entry.size:
+        feature = t.feature[node]
         at_leaf = feature < 0
         if at_leaf.any():
-            done, leaf = active[at_leaf], nd[at_leaf]
-            xs = x[point[done]]
-            same = np.all(xs == forest.lower[leaf], axis=1)
-            m = forest.mass[leaf].astype(np.float64)
-            seen = (1.0 - m / (2.0 * tree_mass[tree[done]])) / (depth + np.log2(1.0 + m))
-            total[done] += survive[done] * np.where(same, seen, 1.0 / (depth + 1))
+            leaf, xs = node[at_leaf], x[row[at_leaf]]
+            same = np.all(xs == t.box[leaf, :dim], axis=1)
+            m = t.mass[leaf]
+            seen = (1.0 - m / (2.0 * t.tree_mass[entry[at_leaf] % trees])) / (depth + np.log2(1.0 + m))
+            result[entry[at_leaf]] = total[at_leaf] + survive[at_leaf] * np.where(same, seen, 1.0 / (depth + 1))
             inner = ~at_leaf
-            active, nd, feature = active[inner], nd[inner], feature[inner]
-            if not active.size:
+            entry, row, node, total, survive, feature = (
+                entry[inner], row[inner], node[inner], total[inner], survive[inner], feature[inner])
+            if not entry.size:
                 break
-        xs = x[point[active]]
-        lo, hi = forest.lower[nd], forest.upper[nd]
-        grown = np.maximum(hi, xs) - np.minimum(lo, xs)
-        grown_sum = grown.sum(axis=1)
-        # Internal nodes hold two distinct points, so the grown box always has a positive size.
-        separate = (grown_sum - (hi.astype(np.float64) - lo).sum(axis=1)) / grown_sum
-        total[active] += survive[active] * separate / (depth + 1)
-        survive[active] *= 1.0 - separate
-        goes_left = xs[np.arange(active.size), feature] <= forest.threshold[nd]
-        node[active] = np.where(goes_left, forest.left[nd], forest.right[nd])
+        xs = x[row]
+        box = t.box[node]
+        # Side length the box gains by growing to include the point; zero when the point is inside.
+        added = (np.maximum(xs - box[:, dim:], 0.0) + np.maximum(box[:, :dim] - xs, 0.0)) @ t.ones
+        separate = added / (t.side_sum[node] + added)
+        total += survive * separate * np.float32(1.0 / (depth + 1))
+        survive *= 1.0 - separate
+        goes_right = flat[row * dim + feature] > t.threshold[node]
+        node = t.children[2 * node + goes_right]
         depth += 1
-    return total.reshape(n, trees)
+    return result.reshape(n, trees)

@@ -143,7 +143,8 @@ def classification_metrics(tp: float, fp: float, fn: float, tn: float, *, wanted
 
     Examples
     --------
-    >>> classification_metrics(8, 2, 2, 88, wanted=["accuracy", "precision_recall_fscore"])
+    >>> m = classification_metrics(8, 2, 2, 88, wanted=["accuracy", "precision_recall_fscore"])
+    >>> {k: round(v, 6) for k, v in m.items()}
     {'test:accuracy': 0.96, 'test:precision': 0.8, 'test:recall': 0.8, 'test:f1': 0.8}
     """
     out: dict[str, float] = {}

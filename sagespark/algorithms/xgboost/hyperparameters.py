@@ -23,7 +23,7 @@ import re
 from typing import Any, Mapping
 
 from sagespark.errors import InvalidHyperparameterError
-from sagespark.hyperparams import AUTO, Choice, Float, Hyperparameters, Int, List, Str
+from sagespark.hyperparams import AUTO, Choice, Float, Hyperparameters, Int, List
 
 __all__ = [
     "XGBoostHyperparameters",
@@ -76,11 +76,14 @@ class OptionalFloat(_MaybeNone, Float):
     """A :class:`Float` that may be left unset."""
 
 
-class MetricName(Str):
+class MetricName(Choice):
     """One XGBoost evaluation metric name (``auc``, ``error@0.7``, ``ndcg@5``)."""
 
+    def __init__(self, doc: str) -> None:
+        super().__init__(doc, EVAL_METRICS)
+
     def describe(self) -> str:
-        return "a str among {" + ", ".join(repr(m) for m in EVAL_METRICS) + "} or 'error@t', 'ndcg@n', 'map@n'"
+        return super().describe()[:-1] + ", 'error@t', 'ndcg@n', 'map@n'}"
 
     def _check(self, value: str) -> bool:
         if value in EVAL_METRICS:

@@ -15,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sagespark.hyperparams import Hyperparameters
@@ -30,6 +31,7 @@ _TREE_ONLY = frozenset({
     "colsample_bytree", "colsample_bylevel", "colsample_bynode", "tree_method", "grow_policy",
     "max_leaves", "max_bin", "num_parallel_tree",
 })  # fmt: skip
+_LOGISTIC = re.compile(r"^(binary:|reg:logistic$)")
 _OBJECTIVE_ONLY = {"tweedie_variance_power": "reg:tweedie", "huber_slope": "reg:pseudohubererror"}
 
 
@@ -67,6 +69,8 @@ def booster_params(hp: Hyperparameters, *, nthread: int, device: str) -> dict[st
             continue
         if name in _OBJECTIVE_ONLY and hp["objective"] != _OBJECTIVE_ONLY[name]:
             continue
+        if name == "scale_pos_weight" and not _LOGISTIC.match(hp["objective"]):
+            continue  # only the logistic objectives weigh positives
         out[name] = value
     if booster != "gblinear":
         out["tree_method"] = resolved_tree_method(hp)

@@ -30,6 +30,7 @@ from sagespark.formats.text.media import (
     negotiate_accept,
     parse_media_type,
 )
+from sagespark.formats.text.string_rows import STRING_ROW_TYPES, decode_string_rows, encode_string_rows
 
 __all__ = [
     "CSV",
@@ -39,6 +40,7 @@ __all__ = [
     "RECORDIO",
     "REQUEST_TYPES",
     "RESPONSE_TYPES",
+    "STRING_ROW_TYPES",
     "MediaType",
     "UnsupportedMediaType",
     "check_feature_dim",
@@ -48,10 +50,12 @@ __all__ = [
     "decode_libsvm",
     "decode_request",
     "decode_response",
+    "decode_string_rows",
     "encode_csv_matrix",
     "encode_libsvm",
     "encode_request",
     "encode_response",
+    "encode_string_rows",
     "negotiate_accept",
     "parse_media_type",
 ]

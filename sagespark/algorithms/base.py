@@ -141,6 +141,9 @@ class Algorithm(ABC):
     channels: ClassVar[tuple[str, ...]] = ("train", "test")
     response_key: ClassVar[str] = "predictions"
     """Top-level key of the JSON response (``"projections"`` for PCA, ``"scores"`` for RCF)."""
+    default_accept: ClassVar[str] = "application/json"
+    """Response type for an empty or ``*/*`` Accept when ``SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT`` is unset
+    (SageMaker's XGBoost answers ``text/csv``)."""
 
     @classmethod
     def output_fields(cls, hp: Hyperparameters | Mapping[str, Any] | None) -> tuple[OutputField, ...]:

@@ -158,7 +158,8 @@ def run_batch_transform(
     split_type : str
         ``"None"``, ``"Line"`` or ``"RecordIO"``.
     accept : str, optional
-        Output media type (``$SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT`` or JSON by default).
+        Output media type (``$SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT``, else the algorithm's default:
+        JSON, or CSV for XGBoost).
     max_payload_mb : int, optional
         Request bound (``$SAGEMAKER_MAX_PAYLOAD_IN_MB`` or 6).
     batch_strategy : str
@@ -178,13 +179,15 @@ def run_batch_transform(
         raise ValueError(f"The payload limit must be in [1, {MAX_BATCH_PAYLOAD_MB}] MB; got {payload_mb}.")
     max_bytes = payload_mb << 20
     request_type = parse_media_type(content_type)
-    default_accept = os.environ.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT", "").strip() or JSON
-    response_type = parse_media_type(accept or default_accept, known=RESPONSE_TYPES)
+    invoker = Invoker(load_served_model(resolve_model_path(model_dir, None)))
+    # SageMaker's variable first, then the algorithm's own default (CSV for XGBoost, JSON otherwise).
+    default_accept = os.environ.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT", "").strip()
+    response_type = parse_media_type(accept or default_accept or invoker.model.default_accept,
+                                     known=RESPONSE_TYPES)
     # A JSON document cannot be concatenated with another: JSON lines go one per request.
     single = batch_strategy == "SINGLE_RECORD" or (split_type == "Line" and request_type.name == JSON)
     unit = "record" if split_type == "RecordIO" else "line"
 
-    invoker = Invoker(load_served_model(resolve_model_path(model_dir, None)))
     summary = TransformSummary()
     started = time.perf_counter()
     out_root = Path(output_path)

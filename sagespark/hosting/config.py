@@ -42,8 +42,9 @@ class ServerConfig:
         Server processes sharing the port.
     max_payload_bytes : int
         Request bodies over this get 413 (``SAGEMAKER_MAX_PAYLOAD_IN_MB``, 6 MB by default).
-    default_accept : str
-        Response type for an empty or ``*/*`` Accept (``SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT``).
+    default_accept : str or None
+        Response type for an empty or ``*/*`` Accept (``SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT``); ``None``:
+        the served algorithm's own default (JSON; CSV for XGBoost, as SageMaker's container answers).
     batch : bool
         ``SAGEMAKER_BATCH=true``: a batch-transform container (reported by ``/execution-parameters``).
     batch_strategy : str
@@ -56,7 +57,7 @@ class ServerConfig:
     port: int = DEFAULT_PORT
     workers: int = 1
     max_payload_bytes: int = DEFAULT_PAYLOAD_MB << 20
-    default_accept: str = "application/json"
+    default_accept: str | None = None
     batch: bool = False
     batch_strategy: str = "MULTI_RECORD"
     max_concurrent_transforms: int = 1
@@ -82,7 +83,7 @@ class ServerConfig:
         config = cls(
             port=_int(env, "SAGEMAKER_BIND_TO_PORT", DEFAULT_PORT),
             max_payload_bytes=payload_mb << 20,
-            default_accept=env.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT", "").strip() or "application/json",
+            default_accept=env.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT", "").strip() or None,
             batch=batch,
             batch_strategy=strategy,
         )
@@ -103,7 +104,7 @@ class ServerConfig:
         return {
             "SAGEMAKER_BIND_TO_PORT": str(self.port),
             "SAGEMAKER_MAX_PAYLOAD_IN_MB": str(self.max_payload_bytes >> 20),
-            "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": self.default_accept,
+            "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": self.default_accept or "",
             "SAGEMAKER_BATCH": "true" if self.batch else "false",
             "SAGEMAKER_BATCH_STRATEGY": self.batch_strategy,
             "SAGEMAKER_MAX_CONCURRENT_TRANSFORMS": str(self.max_concurrent_transforms),

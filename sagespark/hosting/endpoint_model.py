@@ -197,7 +197,8 @@ class EndpointModel(Transformer, DefaultParamsReadable["EndpointModel"], Default
         return self._set(inputCols=value)
 
     def getInputCols(self) -> list[str]:
-        return list(self.getOrDefault(self.inputCols))
+        cols: list[str] = self.getOrDefault(self.inputCols)
+        return list(cols)
 
     def setRequestSerializer(self, value: str) -> EndpointModel:
         return self._set(requestSerializer=value)
@@ -254,7 +255,7 @@ class EndpointModel(Transformer, DefaultParamsReadable["EndpointModel"], Default
         settings = self._settings()
         features_col = self.getFeaturesCol()
         columns = dataset.columns
-        input_cols = list(self.getOrDefault(self.inputCols))
+        input_cols = self.getInputCols()
         missing = [c for c in input_cols or [features_col] if c not in columns]
         if missing:
             which = "inputCols" if input_cols else "featuresCol"

@@ -160,7 +160,9 @@ def _string_rows(batch: pa.RecordBatch, positions: Sequence[int], row_offset: in
             raise DataFormatError(f"Input column {name!r} must be a string column; got {column.type}.")
         if column.null_count:
             row = int(np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))[0])
-            raise DataFormatError(f"Input column {name!r}: row {row_offset + row} is null; expected a string.")
+            raise DataFormatError(
+                f"Input column {name!r}: row {row_offset + row} is null; expected a string."
+            )
         columns.append(column.to_numpy(zero_copy_only=False))
     return np.column_stack(columns).astype(object, copy=False)
 

@@ -63,13 +63,15 @@ class Invoker:
     ----------
     model : ServedModel
         What to predict with.
-    default_accept : str
-        The response type for an empty or ``*/*`` Accept (``SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT``).
+    default_accept : str, optional
+        The response type for an empty or ``*/*`` Accept (``SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT``);
+        ``None``: the algorithm's own default (JSON, or CSV for XGBoost, as SageMaker's containers answer).
     """
 
-    def __init__(self, model: ServedModel, *, default_accept: str = "application/json") -> None:
+    def __init__(self, model: ServedModel, *, default_accept: str | None = None) -> None:
         self.model = model
-        self.default_accept = parse_media_type(default_accept, known=RESPONSE_TYPES).name
+        chosen = default_accept or model.default_accept
+        self.default_accept = parse_media_type(chosen, known=RESPONSE_TYPES).name
 
     def negotiate(
         self, content_type: str | None, accept: str | None

@@ -34,6 +34,8 @@ class ServedModel:
     response_key: str
     feature_dim: int | None
     inputs: tuple[InputField, ...] = ()
+    default_accept: str = "application/json"
+    """The algorithm's response type for an empty or ``*/*`` Accept, unless the server is told otherwise."""
 
     @property
     def string_inputs(self) -> list[str]:
@@ -111,4 +113,5 @@ def load_served_model(path: str | os.PathLike[str]) -> ServedModel:
         response_key=str(loaded.manifest.get("response_key", algorithm.response_key)),
         feature_dim=None if feature_dim is None else int(feature_dim),
         inputs=tuple(algorithm.inputs),
+        default_accept=algorithm.default_accept,
     )

@@ -51,6 +51,8 @@ def fitted(request: pytest.FixtureRequest, spark: Any, tmp_path_factory: pytest.
     test = to_dataframe(spark, algorithm, example.test or example.train)
     if "test" in algorithm.channels:
         est.setTestData(test)
+    elif "validation" in algorithm.channels:  # e.g. IP Insights scores its validation channel
+        est.setValidationData(test)
     return Fitted(name, example, est, est.fit(train), train, test, tmp)
 
 
@@ -117,8 +119,9 @@ def test_transformer_output_equals_predictor_output_row_by_row(fitted: Fitted) -
     assert sorted(ids) == list(range(len(next(iter(inputs.values())))))  # every row, once
     predictor = fitted.model.load_predictor()
     order = np.asarray(ids)
+    dtypes = {"vector": np.float32, "double": np.float64, "string": object}
     batch = {
-        f.name: inputs[f.name][order].astype(np.float32 if f.kind == "vector" else np.float64)
+        f.name: inputs[f.name][order].astype(dtypes[f.kind])
         for f in fitted.model.sagemaker_algorithm.inputs
         if f.used_for_prediction and f.name in inputs
     }

@@ -69,7 +69,8 @@ class FMPredictor(Predictor):
 
     def predict(self, batch: Mapping[str, Any], *, verbose: bool = False) -> dict[str, np.ndarray]:
         if "features" not in batch or batch["features"] is None:
-            raise DataFormatError("Factorization Machines prediction needs the input 'features'; it is missing.")
+            raise DataFormatError(
+                "Factorization Machines prediction needs the input 'features'; it is missing.")
         score = self.scores(batch["features"])
         if self.state.predictor_type == "binary_classifier":
             return {"score": score, "predicted_label": (score >= 0.5).astype(np.float64)}

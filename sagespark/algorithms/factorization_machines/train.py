@@ -34,15 +34,10 @@ import torch
 
 from sagespark.algorithms.base import ChannelData, Matrix, TrainResult
 from sagespark.algorithms.factorization_machines.batches import SparseBatch, prepare_batches
-from sagespark.algorithms.factorization_machines.hyperparameters import (
-    InitSpec,
-    init_spec,
-    optimizer_settings,
-)
+from sagespark.algorithms.factorization_machines.hyperparameters import optimizer_settings
 from sagespark.algorithms.factorization_machines.kernels import backward, forward, loss_gradient
 from sagespark.algorithms.factorization_machines.metrics import evaluate, label_errors
-from sagespark.algorithms.factorization_machines.model import FMState
-from sagespark.algorithms.factorization_machines.optimizer import SparseAdam
+from sagespark.algorithms.factorization_machines.parameters import FMParameters
 from sagespark.algorithms.factorization_machines.predict import FMPredictor
 from sagespark.algorithms.matrix import as_matrix, check_finite, num_rows, resolve_feature_dim
 from sagespark.distributed.context import TrainContext
@@ -50,14 +45,6 @@ from sagespark.errors import DataFormatError
 from sagespark.hyperparams import Hyperparameters
 
 __all__ = ["train_fm"]
-
-
-def _initial(spec: InitSpec, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-    if spec.method == "normal":
-        return rng.normal(0.0, spec.amount, size=shape)
-    if spec.method == "uniform":
-        return rng.uniform(-spec.amount, spec.amount, size=shape)
-    return np.full(shape, spec.amount)
 
 
 def _channel(data: Mapping[str, ChannelData], name: str, predictor_type: str
@@ -144,26 +131,10 @@ def _train(ctx: TrainContext, data: Mapping[str, ChannelData], hp: Hyperparamete
     features, label = _channel(data, "train", predictor_type)
     dim = resolve_feature_dim(ctx, features, hp["feature_dim"])
     k = int(hp["num_factors"])
-    specs = {term: init_spec(hp, term) for term in ("bias", "linear", "factors")}
-    settings = optimizer_settings(hp)
+    rescale = optimizer_settings(hp).rescale
     device = torch.device(ctx.device)
-
     # Same seed on every rank: identical replicas without a broadcast of the (possibly large) table.
-    init_rng = np.random.default_rng([ctx.seed, 17])
-    bias = torch.tensor([[float(_initial(specs["bias"], (1,), init_rng)[0])]], dtype=torch.float32,
-                        device=device)
-    table_np = np.empty((dim, 1 + k), dtype=np.float32)
-    table_np[:, 0] = _initial(specs["linear"], (dim,), init_rng)
-    table_np[:, 1:] = _initial(specs["factors"], (dim, k), init_rng)
-    table = torch.from_numpy(table_np).to(device)
-    moments = [torch.zeros_like(table), torch.zeros_like(table)]
-    bias_moments = [torch.zeros_like(bias), torch.zeros_like(bias)]
-    lr = torch.tensor([settings.lr["linear"]] + [settings.lr["factors"]] * k, device=device)
-    wd = torch.tensor([settings.wd["linear"]] + [settings.wd["factors"]] * k, device=device)
-    table_opt = SparseAdam(lr, wd, settings.eps, settings.clip)
-    bias_opt = SparseAdam(torch.tensor([settings.lr["bias"]], device=device),
-                          torch.tensor([settings.wd["bias"]], device=device), settings.eps, settings.clip)
-    bias_row = torch.zeros(1, dtype=torch.int64, device=device)
+    params = FMParameters.initial(hp, feature_dim=dim, seed=ctx.seed, device=str(device))
 
     n = num_rows(features)
     batch_size = int(hp["mini_batch_size"])
@@ -182,14 +153,13 @@ def _train(ctx: TrainContext, data: Mapping[str, ChannelData], hp: Hyperparamete
     empty_cols = torch.zeros(0, dtype=torch.int64, device=device)
     empty_rows = torch.zeros((0, 1 + k), dtype=torch.float32, device=device)
     zero = torch.zeros((), dtype=torch.float32, device=device)
-    step = 0
     metrics: dict[str, float] = {}
     for epoch in range(1, int(hp["epochs"]) + 1):
         loss_sum = torch.zeros((), dtype=torch.float64, device=device)
         for index in shuffle_rng.permutation(steps):
             batch = batches[index] if index < len(batches) else None
             if batch is not None:
-                scores, sums, xp = forward(batch, bias[0, 0], table)
+                scores, sums, xp = forward(batch, params.w0, params.table)
                 grad, loss = loss_gradient(scores, batch.label, predictor_type)
                 loss_sum += loss.double()
                 bias_grad, rows = backward(batch, grad, sums, xp)
@@ -203,18 +173,14 @@ def _train(ctx: TrainContext, data: Mapping[str, ChannelData], hp: Hyperparamete
                 cols, rows = ids.to(device), summed.to(device)
             if global_count <= 0:
                 continue
-            step += 1
-            scale = settings.rescale if settings.rescale is not None else 1.0 / global_count
-            bias_opt.step_rows(bias, *bias_moments, bias_row, bias_grad.reshape(1, 1), step=step, scale=scale)
-            table_opt.step_rows(table, *moments, cols, rows, step=step, scale=scale)
+            params.update(bias_grad, cols, rows, rescale if rescale is not None else 1.0 / global_count)
         total = ctx.allreduce(np.array([float(loss_sum), float(n)]))
         name, value = ("train:rmse", float(np.sqrt(total[0] / total[1]))) if predictor_type == "regressor" \
             else ("train:binary_classification_cross_entropy", float(total[0] / total[1]))
         metrics[name] = value
         ctx.log_metric(name, value, epoch=epoch)
 
-    state = FMState(predictor_type, float(bias[0, 0]), table[:, 0].cpu().numpy().copy(),
-                    table[:, 1:].cpu().numpy().copy())
+    state = params.to_state()
     if "test" in data:
         test_features, test_label = _channel(data, "test", predictor_type)
         resolve_feature_dim(ctx, test_features, dim, channel="test")

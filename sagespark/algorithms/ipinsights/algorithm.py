@@ -71,7 +71,9 @@ class IPInsights(Algorithm):
     @classmethod
     def save(cls, state: Any, directory: Path) -> None:
         if not isinstance(state, IPInsightsState):
-            raise ArtifactError(f"IP Insights cannot save a {type(state).__name__}; expected IPInsightsState.")
+            raise ArtifactError(
+                f"IP Insights cannot save a {type(state).__name__}; expected IPInsightsState."
+            )
         save_state(state, directory)
 
     @classmethod

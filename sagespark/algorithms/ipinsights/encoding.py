@@ -160,7 +160,8 @@ def hash_entities(values: Any, num_buckets: int, *, column: str = "entity") -> n
 
     Examples
     --------
-    >>> hash_entities(["user-1", "user-2"], 2**20).tolist() == hash_entities(["user-1", "user-2"], 2**20).tolist()
+    >>> first = hash_entities(["user-1", "user-2"], 2**20)
+    >>> bool((first == hash_entities(np.array(["user-1", "user-2"], dtype=object), 2**20)).all())
     True
     """
     offsets, data, _ = _string_buffers(values, column)

@@ -67,6 +67,7 @@ class IPEncoder(torch.nn.Module):
             for _ in range(layers)
         )
         self.biases = torch.nn.ParameterList(torch.nn.Parameter(torch.zeros(dim)) for _ in range(layers))
+        self.offsets: torch.Tensor
         self.register_buffer("offsets", torch.from_numpy(OCTET_OFFSETS), persistent=False)
 
     def forward(self, quads: torch.Tensor) -> torch.Tensor:

@@ -66,7 +66,8 @@ class IPInsightsPredictor(Predictor):
         entity, ip = self._column(batch, "entity"), self._column(batch, "ip")
         if len(entity) != len(ip):
             raise DataFormatError(
-                f"Inputs 'entity' and 'ip' must have the same number of rows; got {len(entity)} and {len(ip)}."
+                "Inputs 'entity' and 'ip' must have the same number of rows; "
+                f"got {len(entity)} and {len(ip)}."
             )
         ips = parse_ipv4(ip, column="ip")
         buckets = hash_entities(entity, self.num_entity_vectors, column="entity")
@@ -84,7 +85,7 @@ class IPInsightsPredictor(Predictor):
             if entity_out is not None and ip_out is not None:
                 entity_out[start:stop] = e
                 ip_out[start:stop] = v
-        out = {"dot_product": dot}
+        out: dict[str, np.ndarray] = {"dot_product": dot}
         if entity_out is not None and ip_out is not None:
             out["entity_embedding"] = entity_out
             out["ip_embedding"] = ip_out
@@ -95,10 +96,13 @@ def save_state(state: IPInsightsState, directory: Path) -> None:
     """Write the weights (``.npz``, arrays only) and the encoding scheme (JSON)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    arrays = {"entity_vectors": state.entity_vectors, "octet_embeddings": state.octet_embeddings}
+    arrays: dict[str, np.ndarray] = {
+        "entity_vectors": state.entity_vectors, "octet_embeddings": state.octet_embeddings,
+    }
     for i, (w, b) in enumerate(zip(state.layer_weights, state.layer_biases)):
         arrays[f"layer_{i}_weight"], arrays[f"layer_{i}_bias"] = w, b
-    np.savez(directory / WEIGHTS_FILE, **{k: np.ascontiguousarray(v, np.float32) for k, v in arrays.items()})
+    contiguous: dict[str, Any] = {k: np.ascontiguousarray(v, np.float32) for k, v in arrays.items()}
+    np.savez(directory / WEIGHTS_FILE, **contiguous)
     meta = {**FORMAT, "num_ip_encoder_layers": len(state.layer_weights)}
     (directory / META_FILE).write_text(json.dumps(meta, indent=2))
 
@@ -121,7 +125,9 @@ def load_state(directory: Path, *, num_entity_vectors: int, vector_dim: int, lay
         raise ArtifactError(f"Cannot read the IP Insights model in {directory}: {err}") from None
     if not isinstance(meta, dict) or any(meta.get(k) != v for k, v in FORMAT.items()):
         raise ArtifactError(f"{directory / META_FILE} names an unknown encoding {meta!r}; expected {FORMAT}.")
-    expected = {"entity_vectors": (num_entity_vectors, vector_dim), "octet_embeddings": (1024, vector_dim)}
+    expected: dict[str, tuple[int, ...]] = {
+        "entity_vectors": (num_entity_vectors, vector_dim), "octet_embeddings": (1024, vector_dim),
+    }
     for i in range(layers):
         expected[f"layer_{i}_weight"] = (vector_dim, vector_dim)
         expected[f"layer_{i}_bias"] = (vector_dim,)
@@ -134,5 +140,6 @@ def load_state(directory: Path, *, num_entity_vectors: int, vector_dim: int, lay
         )
     return IPInsightsState(
         arrays["entity_vectors"], arrays["octet_embeddings"],
-        [arrays[f"layer_{i}_weight"] for i in range(layers)], [arrays[f"layer_{i}_bias"] for i in range(layers)],
+        [arrays[f"layer_{i}_weight"] for i in range(layers)],
+        [arrays[f"layer_{i}_bias"] for i in range(layers)],
     )  # fmt: skip

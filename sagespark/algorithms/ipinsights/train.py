@@ -235,8 +235,8 @@ def _train(ctx: TrainContext, data: Mapping[str, ChannelData], hp: Hyperparamete
             model.encoder.eval()
             val_entities = torch.from_numpy(val_np[0] if val_np else np.zeros(0, np.int64)).to(device)
             val_ips = torch.from_numpy(val_np[1] if val_np else np.zeros(0, np.int64)).to(device)
-            auc = discriminator_auc(ctx, model.score, val_entities, val_ips, seed=int(ctx.seed) + 17 * ctx.rank,
-                                    **rates)
+            auc = discriminator_auc(ctx, model.score, val_entities, val_ips,
+                                    seed=int(ctx.seed) + 17 * ctx.rank, **rates)
             metrics["validation:discriminator_auc"] = auc
             ctx.log_metric("validation:discriminator_auc", auc, epoch=epoch)
     return TrainResult(model.state(), {k: v for k, v in metrics.items() if math.isfinite(v)})

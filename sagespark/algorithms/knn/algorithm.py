@@ -58,6 +58,12 @@ class KNN(Algorithm):
     channels: ClassVar[tuple[str, ...]] = ("train", "test")
 
     @classmethod
+    def infer_hyperparameters(cls, hp: Hyperparameters, train: ChannelData) -> Hyperparameters:
+        # An empty partition's (0, 0) placeholder says nothing about the width; the ranks with rows
+        # decide it (and resolve_feature_dim checks they agree).
+        return super().infer_hyperparameters(hp, train) if train.num_rows else hp
+
+    @classmethod
     def train(cls, ctx: TrainContext, data: Mapping[str, ChannelData], hp: Hyperparameters
               ) -> TrainResult:
         return train_knn(ctx, data, hp)

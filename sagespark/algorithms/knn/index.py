@@ -77,7 +77,8 @@ def build_index(vectors: np.ndarray, *, index_type: str, metric: str, nlist: int
         # choice (sample_size), and the training log already states the sizes.
         index.cp.min_points_per_centroid = 1
         if index_type == "faiss.IVFPQ":
-            faiss.downcast_index(index).pq.cp.min_points_per_centroid = 1
+            ivfpq: Any = index
+            ivfpq.pq.cp.min_points_per_centroid = 1
         index.train(vectors)
     index.add(vectors)
     return index
@@ -148,9 +149,10 @@ def calibrate_nprobe(index: faiss.Index, vectors: np.ndarray, *, k: int, rng: np
         current = recall_at(nprobe)
         if current >= target:
             break
-        if nprobe >= nlist or (low and current - low_recall < _PLATEAU_GAIN):
-            return (nprobe if current - low_recall >= _PLATEAU_GAIN or not low else low), max(
-                current, low_recall)
+        if low and current - low_recall < _PLATEAU_GAIN:
+            return low, low_recall  # doubling no longer pays: the plateau starts at the previous value
+        if nprobe >= nlist:
+            return nprobe, current
         low, low_recall = nprobe, current
         nprobe = min(nlist, nprobe * 2)
     high, high_recall = nprobe, current

@@ -40,28 +40,38 @@ class Scaler:
     label_std: float
 
 
-def compute_scaler(ctx: TrainContext, features: Matrix | None, label: np.ndarray | None, dim: int, *,
-                   points: int, normalize: bool, unbias: bool, normalize_label: bool, unbias_label: bool
-                   ) -> Scaler:
+def compute_scaler(
+    ctx: TrainContext,
+    features: Matrix | None,
+    label: np.ndarray | None,
+    dim: int,
+    *,
+    points: int,
+    normalize: bool,
+    unbias: bool,
+    normalize_label: bool,
+    unbias_label: bool,
+) -> Scaler:
     """Statistics of the first ``points`` rows (over all ranks), summed with one allreduce."""
     take = math.ceil(points / max(ctx.world_size, 1))
     n = 0 if features is None else min(int(features.shape[0]), take)
     sums = np.zeros(2 * dim + 3)
-    if n:
+    if n and features is not None:
         part = features[:n]
         if sp.issparse(part):
-            sums[:dim] = np.asarray(part.sum(axis=0), dtype=np.float64).ravel()
-            sums[dim:2 * dim] = np.asarray(part.multiply(part).sum(axis=0), dtype=np.float64).ravel()
+            csr = sp.csr_matrix(part)
+            sums[:dim] = np.asarray(csr.sum(axis=0), dtype=np.float64).ravel()
+            sums[dim : 2 * dim] = np.asarray(csr.multiply(csr).sum(axis=0), dtype=np.float64).ravel()
         else:
             block = np.asarray(part, dtype=np.float64)
             sums[:dim] = block.sum(axis=0)
-            sums[dim:2 * dim] = (block * block).sum(axis=0)
+            sums[dim : 2 * dim] = (block * block).sum(axis=0)
         y = np.asarray(label[:n], dtype=np.float64) if label is not None else np.zeros(n)
-        sums[2 * dim:] = (float(n), float(y.sum()), float((y * y).sum()))
+        sums[2 * dim :] = (float(n), float(y.sum()), float((y * y).sum()))
     total = ctx.allreduce(sums)
     count = max(total[2 * dim], 1.0)
     mean = total[:dim] / count
-    var = np.maximum(total[dim:2 * dim] / count - mean * mean, 0.0)
+    var = np.maximum(total[dim : 2 * dim] / count - mean * mean, 0.0)
     std = np.sqrt(var)
     # A constant column (or one never seen in the sample) keeps unit scale instead of dividing by zero.
     inv_std = np.where(std > 1e-8, 1.0 / np.where(std > 1e-8, std, 1.0), 1.0) if normalize else np.ones(dim)
@@ -78,8 +88,9 @@ def compute_scaler(ctx: TrainContext, features: Matrix | None, label: np.ndarray
 class Prepared:
     """One normalised mini-batch, ready for ``forward`` (scores) and ``backward`` (weight gradient)."""
 
-    def __init__(self, dense: torch.Tensor | None, sparse: torch.Tensor | None, rows: torch.Tensor | None
-                 ) -> None:
+    def __init__(
+        self, dense: torch.Tensor | None, sparse: torch.Tensor | None, rows: torch.Tensor | None
+    ) -> None:
         self.dense, self.sparse, self.rows = dense, sparse, rows
 
     @property
@@ -103,8 +114,14 @@ class Prepared:
         return torch.sparse.mm(self.sparse.t(), grad_scores)
 
 
-def prepare(part: Matrix, scaler: Scaler, device: torch.device, *, mean_t: torch.Tensor | None = None,
-            inv_t: torch.Tensor | None = None) -> Prepared:
+def prepare(
+    part: Matrix,
+    scaler: Scaler,
+    device: torch.device,
+    *,
+    mean_t: torch.Tensor | None = None,
+    inv_t: torch.Tensor | None = None,
+) -> Prepared:
     """Normalise one batch of rows (float32) for the products of :class:`Prepared`."""
     if sp.issparse(part):
         csr = sp.csr_matrix(part)
@@ -115,8 +132,13 @@ def prepare(part: Matrix, scaler: Scaler, device: torch.device, *, mean_t: torch
         values = (csr.data * scaler.inv_std[csr.indices]).astype(np.float32)
         row_ids = np.repeat(np.arange(csr.shape[0]), np.diff(csr.indptr))
         index = torch.from_numpy(np.vstack([row_ids, local.ravel()]).astype(np.int64))
-        x = torch.sparse_coo_tensor(index, torch.from_numpy(values), (csr.shape[0], len(cols)),
-                                    is_coalesced=True).to(device)
+        x = torch.sparse_coo_tensor(
+            index,
+            torch.from_numpy(values),
+            (csr.shape[0], len(cols)),
+            is_coalesced=True,
+            check_invariants=False,
+        ).to(device)
         return Prepared(None, x, torch.from_numpy(cols.astype(np.int64)).to(device))
     dense = torch.from_numpy(np.ascontiguousarray(part, dtype=np.float32)).to(device)
     if mean_t is None:

@@ -20,6 +20,7 @@ Examples
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -55,17 +56,22 @@ def f_score(precision: np.ndarray, recall: np.ndarray, beta: float) -> np.ndarra
 class Stats:
     """Summed statistics of one channel: per-model loss, and the histograms or sums of the task."""
 
-    def __init__(self, kind: str, models: int, classes: int, full: bool, packed: np.ndarray, top_k: int) -> None:
+    def __init__(
+        self, kind: str, models: int, classes: int, full: bool, packed: np.ndarray, top_k: int
+    ) -> None:
         self.kind, self.models, self.classes, self.full, self.top_k = kind, models, classes, full, top_k
         self.count = float(packed[0])
         m = models
-        self.loss_sum = packed[1:1 + m]
-        rest = packed[1 + m:]
+        self.loss_sum = packed[1 : 1 + m]
+        rest = packed[1 + m :]
+        self.decided: np.ndarray | None = None
         if kind == "binary_classifier":
-            hist = rest.reshape(2, m, BINS)
+            hist = rest[: 2 * m * BINS].reshape(2, m, BINS)
             self.neg, self.pos = hist[0], hist[1]
+            if len(rest) > 2 * m * BINS:
+                self.decided = rest[2 * m * BINS :]  # exact (true positives, false positives) of model 0
         elif kind == "regressor":
-            self.sse, self.sae = rest[:m], rest[m:2 * m]
+            self.sse, self.sae = rest[:m], rest[m : 2 * m]
         elif full:
             self.correct, self.top_correct, self.dcg = rest[0], rest[1], rest[2]
             self.tp, self.predicted, self.actual = rest[3:].reshape(3, classes)
@@ -81,8 +87,9 @@ class Stats:
         fp = np.concatenate([np.cumsum(self.neg[:, ::-1], axis=1)[:, ::-1], zeros], axis=1)
         return tp, fp, float(self.pos[0].sum()), float(self.neg[0].sum())
 
-    def choose(self, criterion: str, beta: float, target_recall: float, target_precision: float
-               ) -> tuple[np.ndarray, np.ndarray, bool]:
+    def choose(
+        self, criterion: str, beta: float, target_recall: float, target_precision: float
+    ) -> tuple[np.ndarray, np.ndarray, bool]:
         """Per model: the criterion's value at its best threshold, that threshold's edge, and whether
         larger values are better. Ties take the middle of the best run of edges, the most robust choice."""
         tp, fp, p, n = self._counts()
@@ -126,6 +133,8 @@ class Stats:
     def binary_metrics(self, prefix: str, k: int, beta: float) -> dict[str, float]:
         tp_all, fp_all, p, n = self._counts()
         tp, fp = float(tp_all[0, k]), float(fp_all[0, k])
+        if self.decided is not None:
+            tp, fp = float(self.decided[0]), float(self.decided[1])
         precision = tp / (tp + fp) if tp + fp > 0 else 0.0
         recall = tp / p if p > 0 else 0.0
         out = {
@@ -182,11 +191,24 @@ class Accumulator:
     """Adds up one rank's statistics batch by batch; :meth:`reduce` sums them over ranks.
 
     ``full`` adds the multiclass per-class counts (used for the final model only: they grow with
-    ``num_classes``).
+    ``num_classes``). ``decide`` (binary, one model) maps raw scores to predicted labels exactly as the
+    Predictor does, so the reported confusion counts are the model's own, not a histogram's.
     """
 
-    def __init__(self, kind: str, models: int, classes: int, loss: str, *, full: bool,
-                 params: LossParams | None = None, top_k: int = 3) -> None:
+    def __init__(
+        self,
+        kind: str,
+        models: int,
+        classes: int,
+        loss: str,
+        *,
+        full: bool,
+        params: LossParams | None = None,
+        top_k: int = 3,
+        decide: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> None:
+        self.decide = decide
+        self.decided = np.zeros(2)
         self.kind, self.models, self.classes, self.loss, self.full = kind, models, classes, loss, full
         self.params = params or LossParams()
         self.top_k = top_k
@@ -213,10 +235,13 @@ class Accumulator:
             positive = np.asarray(label) > 0.5
             flat = (positive.astype(np.int64)[:, None] * self.models + np.arange(self.models)) * BINS + bins
             self.hist += np.bincount(flat.ravel(), minlength=2 * self.models * BINS).reshape(self.hist.shape)
+            if self.decide is not None:
+                predicted = self.decide(raw[:, 0, 0])
+                self.decided += ((predicted & positive).sum(), (predicted & ~positive).sum())
         elif self.kind == "regressor":
             r = raw[:, :, 0] - np.asarray(label)[:, None]
             self.sums[: self.models] += (r * r).sum(axis=0)
-            self.sums[self.models:] += np.abs(r).sum(axis=0)
+            self.sums[self.models :] += np.abs(r).sum(axis=0)
         elif self.full:
             self._add_multiclass(raw[:, 0, :], np.asarray(label).astype(np.int64))
 
@@ -230,14 +255,16 @@ class Accumulator:
         self.sums[1] += float((rank < self.top_k).sum())
         self.sums[2] += float((1.0 / np.log2(rank + 2.0)).sum())
         hit = predicted == y
-        self.sums[3:3 + c] += np.bincount(y[hit], minlength=c)
-        self.sums[3 + c:3 + 2 * c] += np.bincount(predicted, minlength=c)
-        self.sums[3 + 2 * c:] += np.bincount(y, minlength=c)
+        self.sums[3 : 3 + c] += np.bincount(y[hit], minlength=c)
+        self.sums[3 + c : 3 + 2 * c] += np.bincount(predicted, minlength=c)
+        self.sums[3 + 2 * c :] += np.bincount(y, minlength=c)
 
     def reduce(self, ctx: TrainContext) -> Stats:
         parts = [np.array([self.count]), self.loss_sum]
         if self.kind == "binary_classifier":
             parts.append(self.hist.ravel())
+            if self.decide is not None:
+                parts.append(self.decided)
         elif self.kind == "regressor" or self.full:
             parts.append(self.sums)
         packed = ctx.allreduce(np.concatenate(parts).astype(np.float64))

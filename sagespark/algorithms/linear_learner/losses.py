@@ -21,8 +21,17 @@ import torch
 
 __all__ = ["LossParams", "loss_and_grad", "LOSSES"]
 
-LOSSES = ("logistic", "hinge_loss", "softmax_loss", "squared_loss", "absolute_loss",
-          "eps_insensitive_squared_loss", "eps_insensitive_absolute_loss", "quantile_loss", "huber_loss")
+LOSSES = (
+    "logistic",
+    "hinge_loss",
+    "softmax_loss",
+    "squared_loss",
+    "absolute_loss",
+    "eps_insensitive_squared_loss",
+    "eps_insensitive_absolute_loss",
+    "quantile_loss",
+    "huber_loss",
+)
 
 
 @dataclass(frozen=True)
@@ -35,8 +44,9 @@ class LossParams:
     huber_delta: float = 1.0
 
 
-def loss_and_grad(name: str, scores: torch.Tensor, label: torch.Tensor, p: LossParams
-                  ) -> tuple[torch.Tensor, torch.Tensor]:
+def loss_and_grad(
+    name: str, scores: torch.Tensor, label: torch.Tensor, p: LossParams
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-row, per-model loss ``(rows, models)`` and ``dloss/dscore`` ``(rows, models, classes)``.
 
     ``label`` holds 0/1 for binary losses, class indices for ``softmax_loss`` and targets otherwise.

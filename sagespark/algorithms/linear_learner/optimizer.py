@@ -28,15 +28,31 @@ _RMSPROP_DECAY = 0.9
 class MultiOptimizer:
     """Optimizer state for one parameter tensor (weights ``(d, columns)`` or bias ``(columns,)``)."""
 
-    def __init__(self, kind: str, shape: torch.Size | tuple[int, ...], *, momentum: float = 0.0,
-                 beta_1: float = 0.9, beta_2: float = 0.999, device: torch.device | str = "cpu") -> None:
+    def __init__(
+        self,
+        kind: str,
+        shape: torch.Size | tuple[int, ...],
+        *,
+        momentum: float = 0.0,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        device: torch.device | str = "cpu",
+    ) -> None:
         self.kind, self.momentum, self.beta_1, self.beta_2 = kind, momentum, beta_1, beta_2
         self.first = torch.zeros(shape, device=device)
         self.second = torch.zeros(shape, device=device) if kind in ("adam", "rmsprop") else None
         self.t = 0
 
-    def step(self, param: torch.Tensor, grad: torch.Tensor, *, lr: torch.Tensor, wd: torch.Tensor,
-             l1: torch.Tensor, rows: torch.Tensor | None = None) -> None:
+    def step(
+        self,
+        param: torch.Tensor,
+        grad: torch.Tensor,
+        *,
+        lr: torch.Tensor,
+        wd: torch.Tensor,
+        l1: torch.Tensor,
+        rows: torch.Tensor | None = None,
+    ) -> None:
         """Apply one update in place. ``grad`` covers ``param[rows]`` when ``rows`` is given.
 
         ``wd`` adds L2 (``grad += wd · w``); ``l1`` is applied as a proximal soft-threshold after the step,
@@ -54,8 +70,8 @@ class MultiOptimizer:
             second = self.second if rows is None else self.second[rows]
             first = self.beta_1 * first + (1.0 - self.beta_1) * g
             second = self.beta_2 * second + (1.0 - self.beta_2) * g * g
-            m_hat = first / (1.0 - self.beta_1 ** self.t)
-            v_hat = second / (1.0 - self.beta_2 ** self.t)
+            m_hat = first / (1.0 - self.beta_1**self.t)
+            v_hat = second / (1.0 - self.beta_2**self.t)
             update = m_hat / (v_hat.sqrt() + _EPS)
             self._store(self.second, second, rows)
         else:  # rmsprop

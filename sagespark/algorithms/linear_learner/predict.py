@@ -39,11 +39,11 @@ def raw_scores(features: Matrix, weights: np.ndarray, bias: np.ndarray) -> np.nd
     n = int(features.shape[0])
     out = np.empty((n, weights.shape[1]), dtype=np.float64)
     for lo in range(0, n, _CHUNK):
-        part = features[lo:lo + _CHUNK]
+        part = features[lo : lo + _CHUNK]
         if sp.issparse(part):
-            out[lo:lo + part.shape[0]] = np.asarray(sp.csr_matrix(part, dtype=np.float64) @ weights)
+            out[lo : lo + part.shape[0]] = np.asarray(sp.csr_matrix(part, dtype=np.float64) @ weights)
         else:
-            out[lo:lo + part.shape[0]] = np.asarray(part, dtype=np.float64) @ weights
+            out[lo : lo + part.shape[0]] = np.asarray(part, dtype=np.float64) @ weights
     out += bias
     return out
 
@@ -75,8 +75,9 @@ class LinearLearnerPredictor(Predictor):
         Binary classifiers: ``predicted_label`` is 1 where ``score >= threshold``.
     """
 
-    def __init__(self, weights: np.ndarray, bias: np.ndarray, predictor_type: str, loss: str,
-                 threshold: float = 0.5) -> None:
+    def __init__(
+        self, weights: np.ndarray, bias: np.ndarray, predictor_type: str, loss: str, threshold: float = 0.5
+    ) -> None:
         self.weights = np.ascontiguousarray(weights, dtype=np.float64)
         self.bias = np.asarray(bias, dtype=np.float64).reshape(-1)
         self.predictor_type, self.loss, self.threshold = predictor_type, loss, float(threshold)
@@ -112,9 +113,12 @@ def save_model(p: LinearLearnerPredictor, directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     np.save(directory / "weights.npy", p.weights, allow_pickle=False)
     np.save(directory / "bias.npy", p.bias, allow_pickle=False)
-    meta = {"predictor_type": p.predictor_type, "loss": p.loss,
-            # JSON has no infinity: an all-negative (or all-positive) threshold is stored as a string.
-            "threshold": p.threshold if math.isfinite(p.threshold) else repr(p.threshold)}
+    meta = {
+        "predictor_type": p.predictor_type,
+        "loss": p.loss,
+        # JSON has no infinity: an all-negative (or all-positive) threshold is stored as a string.
+        "threshold": p.threshold if math.isfinite(p.threshold) else repr(p.threshold),
+    }
     (directory / "model.json").write_text(json.dumps(meta, indent=2) + "\n")
 
 

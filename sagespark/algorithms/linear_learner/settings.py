@@ -25,8 +25,15 @@ import numpy as np
 
 from sagespark.hyperparams import AUTO, Hyperparameters
 
-__all__ = ["Settings", "ModelGrid", "resolve", "model_grid", "AUTO_NUM_MODELS", "AUTO_LEARNING_RATE",
-           "MAX_PARAMETERS"]
+__all__ = [
+    "Settings",
+    "ModelGrid",
+    "resolve",
+    "model_grid",
+    "AUTO_NUM_MODELS",
+    "AUTO_LEARNING_RATE",
+    "MAX_PARAMETERS",
+]
 
 AUTO_NUM_MODELS = 32
 """``num_models="auto"``: 32 parallel models (fewer when the weights would not fit :data:`MAX_PARAMETERS`)."""
@@ -37,8 +44,11 @@ MAX_PARAMETERS = 1 << 25
 AUTO_LEARNING_RATE = {"adam": 0.01, "rmsprop": 0.01, "sgd": 0.1}
 """``learning_rate="auto"``: the first model's rate per optimizer; the others spread ×0.1 .. ×10 around it."""
 
-_DEFAULT_LOSS = {"binary_classifier": "logistic", "multiclass_classifier": "softmax_loss",
-                 "regressor": "squared_loss"}
+_DEFAULT_LOSS = {
+    "binary_classifier": "logistic",
+    "multiclass_classifier": "softmax_loss",
+    "regressor": "squared_loss",
+}
 
 
 @dataclass(frozen=True)
@@ -46,7 +56,7 @@ class Settings:
     """Linear Learner's hyperparameters with every ``auto`` resolved."""
 
     predictor_type: str
-    classes: int                 # output width: 1 for binary and regression, num_classes for multiclass
+    classes: int  # output width: 1 for binary and regression, num_classes for multiclass
     loss: str
     optimizer: str
     num_models: int
@@ -168,7 +178,8 @@ def resolve(hp: Hyperparameters, *, sparse: bool, feature_dim: int = 1) -> Setti
         target_recall=float(hp["target_recall"]),
         target_precision=float(hp["target_precision"]),
         num_point_for_scaler=int(hp["num_point_for_scaler"]),
-        num_calibration_samples=None if hp["num_calibration_samples"] == AUTO
+        num_calibration_samples=None
+        if hp["num_calibration_samples"] == AUTO
         else int(hp["num_calibration_samples"]),
     )
 
@@ -184,7 +195,7 @@ def model_grid(s: Settings, seed: int) -> ModelGrid:
     rng = np.random.default_rng([seed, 1729])
     spread = rng.permutation(np.linspace(-1.0, 1.0, m)) if m > 1 else np.zeros(1)
     spread[0] = 0.0
-    lr = s.learning_rate * (10.0 ** spread if s.lr_is_auto else 2.0 ** spread)
+    lr = s.learning_rate * (10.0**spread if s.lr_is_auto else 2.0**spread)
     if s.wd_is_auto:
         wd = 10.0 ** rng.uniform(-7.0, -2.0, m)
         wd[0] = s.wd

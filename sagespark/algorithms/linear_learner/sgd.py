@@ -51,8 +51,19 @@ EVAL_BATCH = 8192
 class Trainer:
     """Weights, optimizer state and the training step of ``num_models`` linear models."""
 
-    def __init__(self, ctx: TrainContext, s: Settings, grid: ModelGrid, scaler: Scaler, dim: int, *,
-                 positives: float, total: float, class_counts: np.ndarray | None, sparse: bool = False) -> None:
+    def __init__(
+        self,
+        ctx: TrainContext,
+        s: Settings,
+        grid: ModelGrid,
+        scaler: Scaler,
+        dim: int,
+        *,
+        positives: float,
+        total: float,
+        class_counts: np.ndarray | None,
+        sparse: bool = False,
+    ) -> None:
         self.ctx, self.s, self.scaler, self.dim = ctx, s, scaler, dim
         self._sparse = sparse
         self.device = torch.device(ctx.device)
@@ -70,16 +81,32 @@ class Trainer:
             return torch.from_numpy(np.repeat(values, c).astype(np.float32)).to(self.device)
 
         self.lr, self.wd, self.l1 = column(grid.learning_rate), column(grid.wd), column(grid.l1)
-        self.opt_w = MultiOptimizer(s.optimizer, self.weights.shape, momentum=s.momentum, beta_1=s.beta_1,
-                                    beta_2=s.beta_2, device=self.device)
-        self.opt_b = MultiOptimizer(s.optimizer, self.bias.shape, momentum=s.momentum, beta_1=s.beta_1,
-                                    beta_2=s.beta_2, device=self.device)
+        self.opt_w = MultiOptimizer(
+            s.optimizer,
+            self.weights.shape,
+            momentum=s.momentum,
+            beta_1=s.beta_1,
+            beta_2=s.beta_2,
+            device=self.device,
+        )
+        self.opt_b = MultiOptimizer(
+            s.optimizer,
+            self.bias.shape,
+            momentum=s.momentum,
+            beta_1=s.beta_1,
+            beta_2=s.beta_2,
+            device=self.device,
+        )
         balanced = (total - positives) / positives if positives > 0 else 1.0
         self.positive_weight = torch.from_numpy(
             np.where(np.isnan(grid.positive_weight), balanced, grid.positive_weight).astype(np.float32)
         ).to(self.device)
         self.class_weight: torch.Tensor | None = None
-        if s.predictor_type == "multiclass_classifier" and s.balance_multiclass_weights and class_counts is not None:
+        if (
+            s.predictor_type == "multiclass_classifier"
+            and s.balance_multiclass_weights
+            and class_counts is not None
+        ):
             cw = np.where(class_counts > 0, total / (c * np.maximum(class_counts, 1.0)), 0.0)
             self.class_weight = torch.from_numpy(cw.astype(np.float32)).to(self.device)
         ys = scaler.label_std
@@ -113,7 +140,9 @@ class Trainer:
         return t
 
     # -- training --------------------------------------------------------------------------
-    def epoch(self, features: Matrix | None, label: np.ndarray | None, rng: np.random.Generator) -> np.ndarray:
+    def epoch(
+        self, features: Matrix | None, label: np.ndarray | None, rng: np.random.Generator
+    ) -> np.ndarray:
         """One pass; returns the per-model mean (weighted) training loss over all ranks."""
         m, cols = self.s.num_models, self.columns
         n = 0 if features is None else int(features.shape[0])
@@ -134,7 +163,9 @@ class Trainer:
                 grad_w = torch.zeros((0 if sparse_idle else self.dim, cols), device=self.device)
                 grad_b, loss_sum = torch.zeros(cols, device=self.device), torch.zeros(m, device=self.device)
                 rows = torch.zeros(0, dtype=torch.int64, device=self.device) if sparse_idle else None
-            grad_w, rows, grad_b, loss_sum, total = self._sum_over_ranks(grad_w, rows, grad_b, loss_sum, count)
+            grad_w, rows, grad_b, loss_sum, total = self._sum_over_ranks(
+                grad_w, rows, grad_b, loss_sum, count
+            )
             if total <= 0:
                 continue
             loss_total += loss_sum.cpu().numpy()
@@ -160,14 +191,21 @@ class Trainer:
 
     def _row_weights(self, y: torch.Tensor) -> torch.Tensor | None:
         if self.s.predictor_type == "binary_classifier":
-            return torch.where(y[:, None] > 0.5, self.positive_weight[None, :], torch.ones_like(self.positive_weight))
+            return torch.where(
+                y[:, None] > 0.5, self.positive_weight[None, :], torch.ones_like(self.positive_weight)
+            )
         if self.class_weight is not None:
             return self.class_weight[y.long()][:, None].expand(-1, self.s.num_models)
         return None
 
-    def _sum_over_ranks(self, grad_w: torch.Tensor, rows: torch.Tensor | None, grad_b: torch.Tensor,
-                        loss_sum: torch.Tensor, count: float
-                        ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, torch.Tensor, float]:
+    def _sum_over_ranks(
+        self,
+        grad_w: torch.Tensor,
+        rows: torch.Tensor | None,
+        grad_b: torch.Tensor,
+        loss_sum: torch.Tensor,
+        count: float,
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, torch.Tensor, float]:
         ctx = self.ctx
         if ctx.world_size == 1:
             return grad_w, rows, grad_b, loss_sum, count
@@ -184,27 +222,41 @@ class Trainer:
             small = ctx.allreduce(small)
             merged, inverse = np.unique(np.concatenate(all_rows), return_inverse=True)
             summed = torch.zeros((len(merged), self.columns))
-            summed.index_add_(0, torch.from_numpy(inverse.ravel().astype(np.int64)),
-                              torch.from_numpy(np.concatenate(all_grads, axis=0)))
+            summed.index_add_(
+                0,
+                torch.from_numpy(inverse.ravel().astype(np.int64)),
+                torch.from_numpy(np.concatenate(all_grads, axis=0)),
+            )
             grad_w, rows = summed, torch.from_numpy(merged.astype(np.int64))
         cols, m = self.columns, self.s.num_models
         grad_b = torch.from_numpy(small[:cols].astype(np.float32))
-        loss_sum = torch.from_numpy(small[cols:cols + m].astype(np.float32))
+        loss_sum = torch.from_numpy(small[cols : cols + m].astype(np.float32))
         dev = self.device
-        return (grad_w.to(dev), None if rows is None else rows.to(dev), grad_b.to(dev), loss_sum.to(dev),
-                float(small[-1]))
+        return (
+            grad_w.to(dev),
+            None if rows is None else rows.to(dev),
+            grad_b.to(dev),
+            loss_sum.to(dev),
+            float(small[-1]),
+        )
 
     def _apply(self, grad_w: torch.Tensor, rows: torch.Tensor | None, grad_b: torch.Tensor) -> None:
         lr = self._lr()
         self.opt_w.step(self.weights, grad_w, lr=lr, wd=self.wd, l1=self.l1, rows=rows)
         if self.s.use_bias:
-            self.opt_b.step(self.bias, grad_b, lr=lr * self.s.bias_lr_mult, wd=self.wd * self.s.bias_wd_mult,
-                            l1=torch.zeros_like(self.l1))
+            self.opt_b.step(
+                self.bias,
+                grad_b,
+                lr=lr * self.s.bias_lr_mult,
+                wd=self.wd * self.s.bias_wd_mult,
+                l1=torch.zeros_like(self.l1),
+            )
         self.updates += 1
 
     # -- scoring ---------------------------------------------------------------------------
-    def scores(self, features: Matrix | None, label: np.ndarray | None, limit: int | None = None
-               ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def scores(
+        self, features: Matrix | None, label: np.ndarray | None, limit: int | None = None
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Raw scores ``(rows, models, classes)`` of every model, in label units, with the labels."""
         if features is None or label is None:
             return
@@ -232,8 +284,8 @@ class Trainer:
         Normalisation folds into the weights, so the saved model scores raw rows with one product.
         """
         c = self.s.classes
-        w = self.weights[:, index * c:(index + 1) * c].double().cpu().numpy()
-        b = self.bias[index * c:(index + 1) * c].double().cpu().numpy()
+        w = self.weights[:, index * c : (index + 1) * c].double().cpu().numpy()
+        b = self.bias[index * c : (index + 1) * c].double().cpu().numpy()
         scaled = w * self.scaler.inv_std[:, None]
         bias = b - self.scaler.mean @ scaled
         ys, ym = self.scaler.label_std, self.scaler.label_mean

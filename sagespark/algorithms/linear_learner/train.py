@@ -53,14 +53,18 @@ def _channel(data: Mapping[str, ChannelData], name: str) -> tuple[Matrix | None,
     channel = data.get(name)
     if channel is None:
         return None, None
-    features = None if channel.features is None else as_matrix(channel.features, where=f"features' of "
-                                                                                      f"channel '{name}")
+    features = (
+        None
+        if channel.features is None
+        else as_matrix(channel.features, where=f"features' of channel '{name}")
+    )
     if features is not None and not sp.issparse(features) and features.dtype != np.float32:
         features = np.asarray(features, dtype=np.float32)
     rows = 0 if features is None else int(features.shape[0])
     if rows and channel.label is None:
-        raise DataFormatError(f"Channel '{name}' has no 'label' column; Linear Learner needs a label for every "
-                              "row.")
+        raise DataFormatError(
+            f"Channel '{name}' has no 'label' column; Linear Learner needs a label for every row."
+        )
     label = None if channel.label is None else np.asarray(channel.label, dtype=np.float64).reshape(-1)
     if label is not None and len(label) != rows:
         raise DataFormatError(f"Channel '{name}' has {rows} feature rows but {len(label)} labels.")
@@ -81,8 +85,8 @@ def _check_labels(label: np.ndarray | None, s: Settings, channel: str) -> None:
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise DataFormatError(
-            f"Column 'label' of channel '{channel}' must hold {expected}; row {row} of this worker's partition "
-            f"holds {label[row]!r}."
+            f"Column 'label' of channel '{channel}' must hold {expected}; row {row} of this worker's "
+            f"partition holds {label[row]!r}."
         )
 
 
@@ -97,10 +101,23 @@ def _raw_params(s: Settings) -> LossParams:
     return LossParams(s.margin, s.loss_insensitivity, s.quantile, s.huber_delta)
 
 
-def _evaluate_all(ctx: TrainContext, trainer: Trainer, s: Settings, features: Matrix | None,
-                  label: np.ndarray | None, limit: int | None = None) -> Stats:
-    acc = Accumulator(s.predictor_type, s.num_models, s.classes, s.loss, full=False, params=_raw_params(s),
-                      top_k=s.accuracy_top_k)
+def _evaluate_all(
+    ctx: TrainContext,
+    trainer: Trainer,
+    s: Settings,
+    features: Matrix | None,
+    label: np.ndarray | None,
+    limit: int | None = None,
+) -> Stats:
+    acc = Accumulator(
+        s.predictor_type,
+        s.num_models,
+        s.classes,
+        s.loss,
+        full=False,
+        params=_raw_params(s),
+        top_k=s.accuracy_top_k,
+    )
     for raw, y in trainer.scores(features, label, limit):
         acc.add(raw, y)
     return acc.reduce(ctx)
@@ -120,9 +137,14 @@ def _improved(value: float, best: float, higher: bool, tol: float) -> bool:
     return gain > tol * max(abs(best), 1e-12)
 
 
-def _fit(ctx: TrainContext, trainer: Trainer, s: Settings, train: tuple[Matrix | None, np.ndarray | None],
-         validation: tuple[Matrix | None, np.ndarray | None] | None, limit: int | None
-         ) -> tuple[Stats | None, int]:
+def _fit(
+    ctx: TrainContext,
+    trainer: Trainer,
+    s: Settings,
+    train: tuple[Matrix | None, np.ndarray | None],
+    validation: tuple[Matrix | None, np.ndarray | None] | None,
+    limit: int | None,
+) -> tuple[Stats | None, int]:
     """Train with early stopping; leaves the best epoch's weights in ``trainer``.
 
     Returns the validation statistics of the kept epoch (``None`` without a validation channel).
@@ -156,31 +178,37 @@ def _fit(ctx: TrainContext, trainer: Trainer, s: Settings, train: tuple[Matrix |
     return best_stats, epoch
 
 
-def _final_metrics(ctx: TrainContext, model: LinearLearnerPredictor, s: Settings, features: Matrix | None,
-                   label: np.ndarray | None, prefix: str, k: int) -> dict[str, float]:
-    acc = Accumulator(s.predictor_type, 1, s.classes, s.loss, full=True, params=_raw_params(s),
-                      top_k=s.accuracy_top_k)
+def _final_metrics(
+    ctx: TrainContext,
+    model: LinearLearnerPredictor,
+    s: Settings,
+    features: Matrix | None,
+    label: np.ndarray | None,
+    prefix: str,
+    k: int,
+) -> dict[str, float]:
+    def decide(raw: np.ndarray) -> np.ndarray:
+        return np.asarray(to_score(raw[:, None], s.predictor_type, s.loss) >= model.threshold)
+
+    acc = Accumulator(
+        s.predictor_type,
+        1,
+        s.classes,
+        s.loss,
+        full=True,
+        params=_raw_params(s),
+        top_k=s.accuracy_top_k,
+        decide=decide if s.predictor_type == "binary_classifier" else None,
+    )
     if features is not None and label is not None and features.shape[0]:
         acc.add(raw_scores(features, model.weights, model.bias)[:, None, :], label)
     stats = acc.reduce(ctx)
-    if stats.count == 0:
-        return {}
-    if s.predictor_type == "binary_classifier":
-        # The chosen threshold's confusion counts, in this channel's histogram.
-        threshold_raw = _raw_threshold(model)
-        k = int(np.searchsorted(edge(np.arange(0, len(stats.pos[0]) + 1)), threshold_raw, side="left"))
-    return stats.metrics(prefix, k, s.f_beta)
+    return stats.metrics(prefix, k, s.f_beta) if stats.count else {}
 
 
-def _raw_threshold(model: LinearLearnerPredictor) -> float:
-    t = model.threshold
-    if model.loss == "hinge_loss" or not 0.0 < t < 1.0:
-        return t if model.loss == "hinge_loss" else (-math.inf if t <= 0.0 else math.inf)
-    return math.log(t / (1.0 - t))
-
-
-def train_linear_learner(ctx: TrainContext, data: Mapping[str, ChannelData], hp: Hyperparameters
-                         ) -> TrainResult:
+def train_linear_learner(
+    ctx: TrainContext, data: Mapping[str, ChannelData], hp: Hyperparameters
+) -> TrainResult:
     """Train Linear Learner on this rank's shards; every rank returns the same model and metrics.
 
     Raises
@@ -213,22 +241,43 @@ def _train(ctx: TrainContext, data: Mapping[str, ChannelData], hp: Hyperparamete
         _check_features(features, name)
 
     features, label = train
-    scaler = compute_scaler(ctx, features, label, dim, points=s.num_point_for_scaler,
-                            normalize=s.normalize_data, unbias=s.unbias_data,
-                            normalize_label=s.normalize_label, unbias_label=s.unbias_label)
+    scaler = compute_scaler(
+        ctx,
+        features,
+        label,
+        dim,
+        points=s.num_point_for_scaler,
+        normalize=s.normalize_data,
+        unbias=s.unbias_data,
+        normalize_label=s.normalize_label,
+        unbias_label=s.unbias_label,
+    )
     counts = np.zeros(s.classes + 2)
     if label is not None and len(label):
         counts[0], counts[1] = len(label), float((label > 0.5).sum())
         if s.predictor_type == "multiclass_classifier":
             counts[2:] = np.bincount(label.astype(np.int64), minlength=s.classes)
     counts = ctx.allreduce(counts)
-    trainer = Trainer(ctx, s, model_grid(s, ctx.seed), scaler, dim, positives=float(counts[1]),
-                      total=float(counts[0]), class_counts=counts[2:], sparse=sparse)
+    trainer = Trainer(
+        ctx,
+        s,
+        model_grid(s, ctx.seed),
+        scaler,
+        dim,
+        positives=float(counts[1]),
+        total=float(counts[0]),
+        class_counts=counts[2:],
+        sparse=sparse,
+    )
 
     validation = channels.get("validation")
-    has_validation = validation is not None and int(
-        ctx.allreduce(np.array([0 if validation[0] is None else validation[0].shape[0]]))[0]) > 0
-    limit = None if s.num_calibration_samples is None else math.ceil(s.num_calibration_samples / ctx.world_size)
+    has_validation = (
+        validation is not None
+        and int(ctx.allreduce(np.array([0 if validation[0] is None else validation[0].shape[0]]))[0]) > 0
+    )
+    limit = (
+        None if s.num_calibration_samples is None else math.ceil(s.num_calibration_samples / ctx.world_size)
+    )
     stats, _ = _fit(ctx, trainer, s, train, validation if has_validation else None, limit)
     if stats is None:
         stats = _evaluate_all(ctx, trainer, s, features, label, limit)
@@ -238,11 +287,14 @@ def _train(ctx: TrainContext, data: Mapping[str, ChannelData], hp: Hyperparamete
     threshold = 0.5
     if s.predictor_type == "binary_classifier":
         raw_edge = float(edge(int(edges[best])))
-        threshold = raw_edge if s.loss == "hinge_loss" or not math.isfinite(raw_edge) else float(
-            to_score(np.array([[raw_edge]]), s.predictor_type, s.loss)[0])
+        threshold = (
+            raw_edge
+            if s.loss == "hinge_loss" or not math.isfinite(raw_edge)
+            else float(to_score(np.array([[raw_edge]]), s.predictor_type, s.loss)[0])
+        )
     model = LinearLearnerPredictor(weights, bias, s.predictor_type, s.loss, threshold)
-    ctx.log(f"chose model {best} of {s.num_models} ({s.criterion if s.predictor_type == 'binary_classifier' else 'loss'}"
-            f"={float(values[best]):.6g}); threshold {threshold:.6g}")
+    by = s.criterion if s.predictor_type == "binary_classifier" else "loss"
+    ctx.log(f"chose model {best}/{s.num_models} ({by}={float(values[best]):.6g}), threshold {threshold:.4g}")
 
     metrics: dict[str, float] = {}
     for name in ("train", "validation", "test"):

@@ -1,4 +1,4 @@
-"""Random Cut Forest hyperparameters, named, defaulted and ranged as the SageMaker developer guide documents them.
+"""Random Cut Forest hyperparameters: names, defaults and ranges of the SageMaker developer guide.
 
 Source: "RCF Hyperparameters" (``rcf_hyperparameters``) of the SageMaker developer guide.
 ``feature_dim`` is required there (1..10000); sagespark infers it from the data when it is left out.

@@ -21,7 +21,7 @@ import numpy as np
 from sagespark.algorithms.base import Predictor
 from sagespark.algorithms.matrix import as_matrix, check_finite, iter_batches
 from sagespark.algorithms.random_cut_forest.forest import Forest
-from sagespark.algorithms.random_cut_forest.scoring import anomaly_scores
+from sagespark.algorithms.random_cut_forest.scoring import ScoringTables, anomaly_scores
 from sagespark.errors import DataFormatError
 
 __all__ = ["RandomCutForestPredictor", "score_matrix"]
@@ -29,7 +29,8 @@ __all__ = ["RandomCutForestPredictor", "score_matrix"]
 _ROWS_PER_BATCH = 8192
 
 
-def score_matrix(forest: Forest, features: Any, *, column: str = "features") -> np.ndarray:
+def score_matrix(forest: Forest, features: Any, *, column: str = "features",
+                 tables: ScoringTables | None = None) -> np.ndarray:
     """Anomaly scores of a dense or CSR feature matrix, densified one batch at a time.
 
     Raises
@@ -44,10 +45,11 @@ def score_matrix(forest: Forest, features: Any, *, column: str = "features") -> 
             f"feature_dim={forest.feature_dim}; expected {forest.feature_dim}, got {matrix.shape[1]}."
         )
     out = np.empty(matrix.shape[0], dtype=np.float64)
+    tables = ScoringTables(forest) if tables is None else tables
     for start, batch in iter_batches(matrix, _ROWS_PER_BATCH):
         check_finite(batch, start, column=column)
         dense = batch if isinstance(batch, np.ndarray) else batch.toarray()
-        out[start:start + dense.shape[0]] = anomaly_scores(forest, dense)
+        out[start:start + dense.shape[0]] = anomaly_scores(forest, dense, tables)
     return out
 
 
@@ -56,6 +58,7 @@ class RandomCutForestPredictor(Predictor):
 
     def __init__(self, forest: Forest) -> None:
         self.forest = forest
+        self._tables = ScoringTables(forest)   # derived once, reused by every batch
 
     @property
     def feature_dim(self) -> int:
@@ -64,4 +67,4 @@ class RandomCutForestPredictor(Predictor):
     def predict(self, batch: Mapping[str, Any], *, verbose: bool = False) -> dict[str, np.ndarray]:
         if "features" not in batch or batch["features"] is None:
             raise DataFormatError("Random Cut Forest prediction needs the input 'features'; it is missing.")
-        return {"score": score_matrix(self.forest, batch["features"])}
+        return {"score": score_matrix(self.forest, batch["features"], tables=self._tables)}

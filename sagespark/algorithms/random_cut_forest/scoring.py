@@ -35,13 +35,14 @@ import numpy as np
 
 from sagespark.algorithms.random_cut_forest.forest import Forest
 
-__all__ = ["anomaly_scores", "ENTRIES_PER_CHUNK"]
+__all__ = ["anomaly_scores", "ScoringTables", "ENTRIES_PER_CHUNK"]
 
 ENTRIES_PER_CHUNK = 1 << 17
-"""(point, tree) pairs walked together; bounds the working set to a few tens of MB for small d."""
+"""(point, tree) pairs walked together for narrow rows (d ≤ 8); wider rows walk proportionally fewer,
+so a chunk's gathered rows and boxes stay within a few tens of MB."""
 
 
-class _Tables:
+class ScoringTables:
     """Per-node arrays in the layout the walk reads.
 
     Boxes are float32 (the training rows are float32, so box corners are exact) and packed as one
@@ -63,25 +64,12 @@ class _Tables:
         self.ones = np.ones(dim, dtype=np.float32)
 
 
-_CACHE: dict[int, tuple[Forest, _Tables]] = {}
-
-
-def _tables(forest: Forest) -> _Tables:
-    # A predictor scores many batches with one forest: derive the float64 tables once.
-    cached = _CACHE.get(id(forest))
-    if cached is None or cached[0] is not forest:
-        if len(_CACHE) > 8:
-            _CACHE.clear()
-        cached = (forest, _Tables(forest))
-        _CACHE[id(forest)] = cached
-    return cached[1]
-
-
-def anomaly_scores(forest: Forest, x: np.ndarray) -> np.ndarray:
+def anomaly_scores(forest: Forest, x: np.ndarray, tables: ScoringTables | None = None) -> np.ndarray:
     """Forest anomaly score of every row of ``x`` (dense, ``n × d``), as float64.
 
     Rows are read as float32, the precision the model was trained in (and SageMaker's
-    Float32Tensor); cuts compare them exactly against float64 thresholds.
+    Float32Tensor); cuts compare them exactly against float64 thresholds. A caller scoring many
+    batches with one forest passes its :class:`ScoringTables` to derive them once.
 
     Examples
     --------
@@ -94,9 +82,10 @@ def anomaly_scores(forest: Forest, x: np.ndarray) -> np.ndarray:
     x = np.ascontiguousarray(x, dtype=np.float32)
     n = x.shape[0]
     out = np.empty(n, dtype=np.float64)
-    tables = _tables(forest)
+    tables = ScoringTables(forest) if tables is None else tables
     trees = forest.num_trees
-    rows = max(1, ENTRIES_PER_CHUNK // max(1, trees))
+    entries = ENTRIES_PER_CHUNK * 8 // max(8, forest.feature_dim)
+    rows = max(1, entries // max(1, trees))
     scale = np.log2(1.0 + tables.tree_mass)
     for start in range(0, n, rows):
         part = x[start:start + rows]
@@ -105,7 +94,7 @@ def anomaly_scores(forest: Forest, x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _tree_scores(t: _Tables, x: np.ndarray) -> np.ndarray:
+def _tree_scores(t: ScoringTables, x: np.ndarray) -> np.ndarray:
     """Un-normalised score ``s_0`` of every (row, tree) pair, shaped ``rows × trees``."""
     n, trees, dim = x.shape[0], t.roots.shape[0], t.dim
     flat = x.ravel()
@@ -125,7 +114,8 @@ def _tree_scores(t: _Tables, x: np.ndarray) -> np.ndarray:
             same = np.all(xs == t.box[leaf, :dim], axis=1)
             m = t.mass[leaf]
             seen = (1.0 - m / (2.0 * t.tree_mass[entry[at_leaf] % trees])) / (depth + np.log2(1.0 + m))
-            result[entry[at_leaf]] = total[at_leaf] + survive[at_leaf] * np.where(same, seen, 1.0 / (depth + 1))
+            leaf_score = np.where(same, seen, 1.0 / (depth + 1))
+            result[entry[at_leaf]] = total[at_leaf] + survive[at_leaf] * leaf_score
             inner = ~at_leaf
             entry, row, node, total, survive, feature = (
                 entry[inner], row[inner], node[inner], total[inner], survive[inner], feature[inner])

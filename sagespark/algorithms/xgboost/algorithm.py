@@ -29,7 +29,7 @@ from sagespark.algorithms.base import (
     register,
 )
 from sagespark.algorithms.xgboost.hyperparameters import XGBoostHyperparameters
-from sagespark.algorithms.xgboost.predict import XGBoostPredictor, load_model, save_model
+from sagespark.algorithms.xgboost.predict import XGBoostPredictor, load_model, outputs_for, save_model
 from sagespark.algorithms.xgboost.train import XGBoostState, train_xgboost
 from sagespark.errors import ArtifactError
 from sagespark.hyperparams import Hyperparameters
@@ -55,7 +55,18 @@ class XGBoost(Algorithm):
         OutputField("predicted_label", "double", verbose=True),
         OutputField("probabilities", "vector", verbose=True),
     )
+    """Every output a model can write; :meth:`output_fields` gives those of a model's objective."""
     channels: ClassVar[tuple[str, ...]] = ("train", "validation")
+    default_accept: ClassVar[str] = "text/csv"
+    """SageMaker's XGBoost container answers CSV (one score per line) unless asked for another type."""
+
+    @classmethod
+    def output_fields(cls, hp: Hyperparameters | Mapping[str, Any] | None) -> tuple[OutputField, ...]:
+        """``score`` for regression; classification adds the verbose ``predicted_label`` and, where
+        the objective gives class probabilities, ``probabilities``."""
+        if hp is None or "objective" not in hp:
+            return cls.outputs
+        return tuple(f for f in cls.outputs if f.name in outputs_for(str(hp["objective"])))
 
     @classmethod
     def train(cls, ctx: TrainContext, data: Mapping[str, ChannelData], hp: Hyperparameters

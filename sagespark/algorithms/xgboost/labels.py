@@ -5,9 +5,10 @@ Examples
 >>> import numpy as np
 >>> check_labels(np.array([0.0, 1.0]), "binary:logistic", None, channel="train", rank=0)
 >>> check_labels(np.array([0.0, 2.0]), "binary:logistic", None, channel="train", rank=0)
+... # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-sagespark.errors.DataFormatError: Column 'label' of the 'train' channel, row 1 of rank 0's share: objective 'binary:logistic' needs labels in [0, 1]; got 2.0.
+sagespark.errors.DataFormatError: Column 'label' of the 'train' channel, row 1 ... in [0, 1]; got 2.0.
 """
 
 from __future__ import annotations

@@ -9,10 +9,10 @@ Outputs, as SageMaker's XGBoost container gives them:
 * ``score``: the probability of class 1 for ``binary:logistic``, the predicted value for regression,
   the predicted class for ``multi:softmax`` and ``binary:hinge``, the margin for ``binary:logitraw``,
   and the probability of the predicted class for ``multi:softprob``;
-* ``predicted_label`` (verbose; SageMaker's selectable content): the class for classification
-  objectives (``p > 0.5`` for ``binary:logistic``), NaN for regression;
+* ``predicted_label`` (verbose; SageMaker's selectable content): the class, for the classification
+  objectives only (``p > 0.5`` for ``binary:logistic``, ``margin > 0`` for ``binary:logitraw``);
 * ``probabilities`` (verbose): ``[1 - p, p]`` for ``binary:logistic``, every class's probability for
-  ``multi:softprob`` and ``multi:softmax``, a single NaN where the objective has none.
+  ``multi:softprob`` and ``multi:softmax`` (the softmax of the margins), absent for other objectives.
 
 Examples
 --------
@@ -40,10 +40,25 @@ from sagespark.algorithms.base import Predictor
 from sagespark.algorithms.matrix import as_matrix
 from sagespark.errors import ArtifactError, DataFormatError
 
-__all__ = ["XGBoostPredictor", "save_model", "load_model", "MODEL_FILE", "META_FILE"]
+__all__ = ["XGBoostPredictor", "save_model", "load_model", "outputs_for", "MODEL_FILE", "META_FILE"]
 
 MODEL_FILE = "xgboost-model.json"
 META_FILE = "xgboost-meta.json"
+
+
+def outputs_for(objective: str) -> tuple[str, ...]:
+    """The outputs a model with ``objective`` writes (the last two only when verbose).
+
+    Examples
+    --------
+    >>> outputs_for("reg:squarederror"), outputs_for("binary:hinge")
+    (('score',), ('score', 'predicted_label'))
+    """
+    if objective in ("binary:logistic", "multi:softprob", "multi:softmax"):
+        return ("score", "predicted_label", "probabilities")
+    if objective.startswith("binary:"):
+        return ("score", "predicted_label")
+    return ("score",)
 
 
 def _softmax(margin: np.ndarray) -> np.ndarray:
@@ -70,6 +85,7 @@ class XGBoostPredictor(Predictor):
         self.objective = objective
         self.num_class = num_class
         self._features = int(booster.num_features())
+        self.outputs = outputs_for(objective)
         config = json.loads(booster.save_config())
         # gblinear has no in-place prediction; it predicts through a DMatrix (Booster.predict is thread-safe).
         self._linear = config["learner"]["gradient_booster"]["name"] == "gblinear"
@@ -107,16 +123,14 @@ class XGBoostPredictor(Predictor):
     def predict(self, batch: Mapping[str, Any], *, verbose: bool = False) -> dict[str, np.ndarray]:
         features = self._features_of(batch)
         n = int(features.shape[0])
+        names = self.outputs if verbose else ("score",)
         if n == 0:
-            width = self.num_class if self.objective.startswith("multi:") else 2
-            empty = np.empty(0, dtype=np.float64)
-            out = {"score": empty}
-            if verbose:
-                out.update(predicted_label=empty, probabilities=np.empty((0, width or 1)))
-            return out
+            width = self.num_class or 2
+            return {k: np.empty((0, width)) if k == "probabilities" else np.empty(0) for k in names}
         raw = self._raw(features, margin=False)
         objective = self.objective
         probabilities: np.ndarray | None = None
+        label: np.ndarray | None = None
         if objective == "multi:softprob":
             probabilities = raw.reshape(n, -1)
             label = probabilities.argmax(axis=1).astype(np.float64)
@@ -135,11 +149,13 @@ class XGBoostPredictor(Predictor):
                 probabilities = _softmax(self._raw(features, margin=True).reshape(n, -1))
         else:
             score = raw.reshape(n)
-            label = np.full(n, np.nan)
-        out = {"score": score}
-        if verbose:
-            out["predicted_label"] = label
-            out["probabilities"] = probabilities if probabilities is not None else np.full((n, 1), np.nan)
+        found = {"score": score, "predicted_label": label, "probabilities": probabilities}
+        out: dict[str, np.ndarray] = {}
+        for name in names:
+            value = found[name]
+            if value is None:  # pragma: no cover - outputs_for and the branches above agree
+                raise RuntimeError(f"XGBoost computed no {name!r} for objective {objective!r}.")
+            out[name] = value
         return out
 
 

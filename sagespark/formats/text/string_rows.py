@@ -14,7 +14,8 @@ Examples
 >>> rows = decode_string_rows(b"user1, 1.2.3.4\\nuser2,5.6.7.8\\n", "text/csv", names=["entity", "ip"])
 >>> rows["entity"].tolist(), rows["ip"].tolist()
 (['user1', 'user2'], ['1.2.3.4', '5.6.7.8'])
->>> body = b'{"instances": [{"data": {"features": {"values": ["u", "1.2.3.4"]}}}, {"features": ["v", "5.6.7.8"]}]}'
+>>> body = (b'{"instances": [{"data": {"features": {"values": ["u", "1.2.3.4"]}}}, '
+...         b'{"features": ["v", "5.6.7.8"]}]}')
 >>> decode_string_rows(body, "application/json", names=["entity", "ip"])["entity"].tolist()
 ['u', 'v']
 >>> encode_string_rows(np.array([["u", "1.2.3.4"]], dtype=object), "application/jsonlines")
@@ -31,7 +32,14 @@ from typing import Any
 import numpy as np
 
 from sagespark.errors import DataFormatError
-from sagespark.formats.text.media import CSV, JSON, JSONLINES, MediaType, UnsupportedMediaType, parse_media_type
+from sagespark.formats.text.media import (
+    CSV,
+    JSON,
+    JSONLINES,
+    MediaType,
+    UnsupportedMediaType,
+    parse_media_type,
+)
 
 __all__ = ["decode_string_rows", "encode_string_rows", "STRING_ROW_TYPES"]
 
@@ -57,7 +65,9 @@ def _csv_rows(body: bytes, names: Sequence[str]) -> dict[str, np.ndarray]:
     import pyarrow.csv as pacsv
 
     if not body.strip():
-        raise DataFormatError(f"CSV body is empty: expected rows of {len(names)} fields ({', '.join(names)}).")
+        raise DataFormatError(
+            f"CSV body is empty: expected rows of {len(names)} fields ({', '.join(names)})."
+        )
     try:
         table = pacsv.read_csv(
             io.BytesIO(body),
@@ -114,7 +124,9 @@ def _instance_values(instance: Any, where: str, width: int) -> list[str]:
     return values
 
 
-def _instances(instances: Any, names: Sequence[str], locations: Sequence[str] | None) -> dict[str, np.ndarray]:
+def _instances(
+    instances: Any, names: Sequence[str], locations: Sequence[str] | None
+) -> dict[str, np.ndarray]:
     if not isinstance(instances, list) or not instances:
         raise DataFormatError("No instances in the request: expected at least one row.")
     width = len(names)

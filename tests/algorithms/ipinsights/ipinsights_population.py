@@ -25,7 +25,7 @@ class Population:
 
 def population(rng: np.random.Generator, *, entities: int = 300, logins: int = 30,
                test_per_entity: int = 4) -> Population:
-    """``entities × logins`` training pairs and ``entities × test_per_entity`` held-out pairs (half anomalous)."""
+    """``entities × logins`` training pairs, ``entities × test_per_entity`` held-out ones (half anomalous)."""
     count = rng.integers(1, 4, entities)
     networks = rng.integers(1 << 8, 1 << 24, (entities, 3)) << 8  # /24 prefixes (first octet ≥ 1)
     names = np.array([f"user-{i:05d}" for i in range(entities)], dtype=object)

@@ -102,7 +102,8 @@ def test_inner_product_and_cosine_find_the_most_similar_points(metric: str, inde
     x = rng.normal(size=(3000, 16)) * rng.uniform(0.2, 3.0, size=(3000, 1))  # norms vary: IP ≠ cosine
     y = rng.integers(0, 4, 3000).astype(np.float64)
     queries = rng.normal(size=(200, 16))
-    predictor, _ = _fit(x, y, _hp(k=5, predictor_type="classifier", index_metric=metric, index_type=index_type))
+    hp = _hp(k=5, predictor_type="classifier", index_metric=metric, index_type=index_type)
+    predictor, _ = _fit(x, y, hp)
     out = predictor.predict({"features": queries}, verbose=True)
     if metric == "COSINE":
         scores = (queries / np.linalg.norm(queries, axis=1, keepdims=True)) @ (

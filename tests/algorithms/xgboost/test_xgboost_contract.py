@@ -95,7 +95,8 @@ def test_label_errors_name_the_channel_and_row() -> None:
         ALGO.train(LocalContext(), {"train": bad}, hp)
     multi = HP.from_dict({"num_round": 2, "objective": "multi:softmax", "num_class": 3})
     with pytest.raises(DataFormatError, match="'validation' channel, row 0"):
-        ALGO.train(LocalContext(), {"train": data, "validation": ChannelData(data.features, data.label + 5)}, multi)
+        shifted = ChannelData(data.features, data.label + 5)
+        ALGO.train(LocalContext(), {"train": data, "validation": shifted}, multi)
     with pytest.raises(DataFormatError, match="needs a 'label' column in the 'train' channel"):
         ALGO.train(LocalContext(), {"train": ChannelData(data.features)}, hp)
 
@@ -143,3 +144,28 @@ def test_tracker_host_is_loopback_on_one_host_and_overridable(monkeypatch: pytes
     assert tracker_host("a", ["a", "a", "a"]) == "127.0.0.1"
     monkeypatch.setenv("SAGESPARK_XGBOOST_TRACKER_HOST", "10.1.2.3")
     assert tracker_host("a", ["a", "b"]) == "10.1.2.3"
+
+
+def test_hosting_answers_csv_scores_by_default_like_sagemaker(tmp_path: Path) -> None:
+    from sagespark.formats.text import encode_request
+    from sagespark.hosting.invoker import Invoker
+    from sagespark.hosting.served_model import load_served_model
+
+    data = _data(200)
+    hp = HP.from_dict({"num_round": 5, "objective": "binary:logistic"})
+    result = ALGO.train(LocalContext(), {"train": data}, hp)
+    save_artifact(tmp_path, ALGO, hp, result.state, result.metrics)
+    served = load_served_model(tmp_path)
+    x = np.asarray(data.features)[:4]
+    expected = served.predictor.predict({"features": x})["score"]
+    body = encode_request(x, "text/csv")
+    for accept in (None, "*/*"):
+        answer = Invoker(served).invoke(body, "text/csv", accept)
+        assert (answer.status, answer.content_type) == (200, "text/csv")
+        np.testing.assert_allclose(np.array(answer.body.decode().split(), dtype=float), expected, rtol=1e-6)
+    # SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT still wins, and verbose JSON adds SageMaker's selectable keys.
+    assert Invoker(served, default_accept="application/json").invoke(body, "text/csv", None).content_type == (
+        "application/json"
+    )
+    verbose = Invoker(served).invoke(body, "text/csv", "application/json;verbose=true")
+    assert set(json.loads(verbose.body)["predictions"][0]) == {"score", "predicted_label", "probabilities"}

@@ -45,6 +45,7 @@ def test_fit_with_validation_early_stopping_and_verbose_transform(spark: Any, tm
     score = np.array([r["score"] for r in out])
     labels = np.array([r["target"] for r in out])
     assert roc_auc_score(labels, score) >= 0.98
-    assert model.metrics["validation:auc"] == pytest.approx(roc_auc_score(labels, score), abs=1e-6)
+    # XGBoost's distributed AUC combines the workers' own AUCs: close to, not equal to, the global one.
+    assert model.metrics["validation:auc"] == pytest.approx(roc_auc_score(labels, score), abs=0.01)
     assert [r["predicted_label"] for r in out] == [float(s > 0.5) for s in score]
     np.testing.assert_allclose([r["probabilities"].toArray()[1] for r in out], score)

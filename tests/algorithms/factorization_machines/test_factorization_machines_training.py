@@ -1,0 +1,188 @@
+"""Factorization Machines training without Spark: quality, distributed ranks, kernels and data checks."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from sagespark.algorithms.base import ChannelData
+from sagespark.algorithms.factorization_machines import FactorizationMachines
+from sagespark.algorithms.factorization_machines.batches import prepare_batches
+from sagespark.algorithms.factorization_machines.kernels import backward, forward, loss_gradient
+from sagespark.algorithms.factorization_machines.predict import FMPredictor
+from sagespark.distributed.context import LocalContext
+from sagespark.errors import DataFormatError, InvalidHyperparameterError
+
+sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[1]))
+from fm_ratings import make_ratings  # noqa: E402
+from simulated_world import ThreadWorld, run_ranks  # noqa: E402
+
+TUNED = {"predictor_type": "regressor", "num_factors": 4, "epochs": 20, "mini_batch_size": 500,
+         "linear_lr": 0.005, "factors_lr": 0.005, "linear_wd": 3e-5, "factors_wd": 3e-5, "bias_wd": 0.0}
+
+
+def _hp(**values: object):  # type: ignore[no-untyped-def]
+    return FactorizationMachines.hyperparameters.from_dict(values)
+
+
+def _train(x, y, test=None, **values: object):  # type: ignore[no-untyped-def]
+    data = {"train": ChannelData(x, y)}
+    if test is not None:
+        data["test"] = ChannelData(*test)
+    hp = FactorizationMachines.infer_hyperparameters(_hp(**values), data["train"])
+    return FactorizationMachines.train(LocalContext(), data, hp)
+
+
+def test_two_ranks_reach_the_noise_floor_on_low_rank_ratings() -> None:
+    # 1,000 users × 500 items, rank-4 preferences plus N(0, 0.8²) noise: RMSE 0.8 is the best possible.
+    r = make_ratings(seed=3, train=200_000, test=10_000, noise=0.8)
+    half = r.train_x.shape[0] // 2
+    shards = [
+        {"train": ChannelData(r.train_x[:half], r.train_y[:half]),
+         "test": ChannelData(r.test_x[:5000], r.test_y[:5000])},
+        {"train": ChannelData(r.train_x[half:], r.train_y[half:]),
+         "test": ChannelData(r.test_x[5000:], r.test_y[5000:])},
+    ]
+    world = ThreadWorld(2)
+    result = run_ranks(FactorizationMachines, shards, TUNED, world=world)
+    assert result.metrics["test:rmse"] <= 1.05 * r.noise
+    # The metric is computed over both ranks' test rows, and the predictor agrees with it.
+    score = FMPredictor(result.state).scores(r.test_x)
+    assert np.sqrt(np.mean((score - r.test_y) ** 2)) == pytest.approx(result.metrics["test:rmse"], rel=1e-6)
+    # Both ranks logged the same per-epoch training loss (one synchronous model), decreasing overall.
+    losses = [[v for name, v, _ in world.metrics[rank] if name == "train:rmse"] for rank in range(2)]
+    assert losses[0] == losses[1] and len(losses[0]) == TUNED["epochs"]
+    assert losses[0][-1] < 0.7 * losses[0][0]
+
+
+def test_default_hyperparameters_learn_the_mean_in_one_epoch() -> None:
+    r = make_ratings(seed=1, train=50_000, test=5_000, noise=0.8)
+    result = _train(r.train_x, r.train_y, (r.test_x, r.test_y), predictor_type="regressor", num_factors=4)
+    constant = np.sqrt(np.mean((r.test_y - r.train_y.mean()) ** 2))
+    assert result.metrics["test:rmse"] <= 1.01 * constant
+    assert abs(result.state.bias - r.train_y.mean()) < 0.3
+
+
+def test_binary_classifier_learns_an_interaction_no_linear_model_can() -> None:
+    # XOR of two one-hot fields: label 1 when (a < 5) == (b < 5); every linear score is useless here.
+    rng = np.random.default_rng(4)
+    a, b = rng.integers(0, 10, 6000), rng.integers(0, 10, 6000)
+    y = ((a < 5) == (b < 5)).astype(np.float64)
+    rows = np.repeat(np.arange(6000), 2)
+    cols = np.stack([a, 10 + b], 1).ravel()
+    x = sp.csr_matrix((np.ones(12000, np.float32), (rows, cols)), shape=(6000, 20))
+    result = _train(x[:5000], y[:5000], (x[5000:], y[5000:]), predictor_type="binary_classifier",
+                    num_factors=2, epochs=30, mini_batch_size=100, factors_lr=0.02, linear_lr=0.02,
+                    factors_init_sigma=0.1)
+    assert result.metrics["test:binary_classification_accuracy"] >= 0.98
+    assert result.metrics["test:binary_f_beta"] >= 0.98
+    assert result.metrics["test:binary_classification_cross_entropy"] < 0.1
+    out = FMPredictor(result.state).predict({"features": x[5000:]})
+    assert set(np.unique(out["predicted_label"])) <= {0.0, 1.0}
+    np.testing.assert_array_equal(out["predicted_label"], (out["score"] >= 0.5).astype(float))
+    assert ((out["score"] >= 0) & (out["score"] <= 1)).all()
+
+
+def test_dense_and_sparse_input_train_the_same_model() -> None:
+    rng = np.random.default_rng(5)
+    dense = rng.normal(size=(300, 6)).astype(np.float32)
+    dense[rng.random(dense.shape) < 0.5] = 0.0
+    y = dense @ rng.normal(size=6) + dense[:, 0] * dense[:, 1]
+    params = dict(predictor_type="regressor", num_factors=3, epochs=3, mini_batch_size=32, factors_lr=0.01)
+    a = _train(dense, y, **params).state
+    b = _train(sp.csr_matrix(dense), y, **params).state
+    np.testing.assert_array_equal(a.factors, b.factors)
+    np.testing.assert_array_equal(a.linear, b.linear)
+
+
+def test_uneven_shards_and_an_empty_rank_train_together() -> None:
+    rng = np.random.default_rng(6)
+    x = sp.random(500, 50, density=0.05, random_state=7, dtype=np.float32, format="csr")
+    y = rng.normal(size=500)
+    shards = [ChannelData(x[:450], y[:450]), ChannelData(x[450:], y[450:]),
+              ChannelData(sp.csr_matrix((0, 0), dtype=np.float32), np.zeros(0))]
+    result = run_ranks(FactorizationMachines, shards, {"predictor_type": "regressor", "num_factors": 2,
+                                                        "mini_batch_size": 64, "epochs": 2})
+    assert result.state.factors.shape == (50, 2) and np.isfinite(result.metrics["train:rmse"])
+
+
+@pytest.mark.parametrize("predictor_type", ["regressor", "binary_classifier"])
+def test_hand_written_gradients_match_autograd(predictor_type: str) -> None:
+    rng = np.random.default_rng(0)
+    x = sp.random(20, 7, density=0.4, random_state=1, dtype=np.float32, format="csr")
+    y = (rng.random(20) < 0.5).astype(np.float64)
+    batch = prepare_batches(x, y, num_batches=1, device="cpu")[0]
+    batch.values, batch.label = batch.values.double(), batch.label.double()
+    table = torch.tensor(rng.normal(size=(7, 4)), dtype=torch.float64, requires_grad=True)
+    w0 = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)
+    dense = torch.tensor(x.toarray(), dtype=torch.float64)
+    w, v = table[:, 0], table[:, 1:]
+    pred = w0 + dense @ w + 0.5 * ((dense @ v) ** 2 - (dense**2) @ (v**2)).sum(1)
+    if predictor_type == "regressor":
+        loss = 0.5 * ((pred - batch.label) ** 2).sum()
+    else:
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(pred, batch.label, reduction="sum")
+    loss.backward()
+    with torch.no_grad():
+        scores, sums, xp = forward(batch, w0, table)
+        torch.testing.assert_close(scores, pred)
+        grad, _ = loss_gradient(scores, batch.label, predictor_type)
+        bias_grad, rows = backward(batch, grad, sums, xp)
+    full = torch.zeros_like(table)
+    full[batch.cols] = rows
+    assert w0.grad is not None and table.grad is not None
+    torch.testing.assert_close(bias_grad, w0.grad)
+    torch.testing.assert_close(full, table.grad)
+
+
+def test_constant_initialisation_and_zero_learning_rate_keep_the_initial_model() -> None:
+    x = np.eye(4, dtype=np.float32)
+    result = _train(x, np.arange(4.0), predictor_type="regressor", num_factors=2, bias_lr=0.0, linear_lr=0.0,
+                    factors_lr=0.0, bias_init_method="constant", bias_init_value=2.5,
+                    linear_init_method="uniform", linear_init_scale=0.01, factors_init_method="constant",
+                    factors_init_value=0.25)
+    assert result.state.bias == 2.5
+    assert np.all(np.abs(result.state.linear) <= 0.01)
+    np.testing.assert_array_equal(result.state.factors, np.full((4, 2), 0.25, np.float32))
+
+
+def test_gradient_clipping_bounds_the_first_adam_step() -> None:
+    # With clipping the first moment is at most clip, so Adam's first step is still ±lr — but with a
+    # tiny rescale_grad, the gradient stays far below eps=1 and the step becomes tiny.
+    x, y = np.eye(3, dtype=np.float32), np.full(3, 100.0)
+    common = dict(predictor_type="regressor", num_factors=1, mini_batch_size=3, bias_lr=0.0,
+                  linear_lr=0.1, linear_wd=0.0, linear_init_method="constant", linear_init_value=0.0)
+    plain = _train(x, y, **common).state.linear
+    np.testing.assert_allclose(plain, 0.1, rtol=1e-4)
+    damped = _train(x, y, eps=1.0, clip_gradient=1e-3, **common).state.linear
+    assert np.all(damped < 1e-3)
+
+
+def test_uniform_initialisation_needs_its_scale() -> None:
+    with pytest.raises(InvalidHyperparameterError, match="'factors_init_scale' parameter .* required"):
+        _train(np.eye(2, dtype=np.float32), np.ones(2), predictor_type="regressor", num_factors=2,
+               factors_init_method="uniform")
+
+
+def test_binary_labels_must_be_zero_or_one() -> None:
+    with pytest.raises(DataFormatError, match=r"Column 'label' .* row 2 .* expected 0 or 1"):
+        _train(np.eye(3, dtype=np.float32), np.array([0.0, 1.0, 2.0]), predictor_type="binary_classifier",
+               num_factors=2)
+
+
+def test_non_finite_features_are_named_by_row() -> None:
+    x = np.ones((4, 2), dtype=np.float32)
+    x[3, 1] = np.nan
+    with pytest.raises(DataFormatError, match="row 3"):
+        _train(x, np.ones(4), predictor_type="regressor", num_factors=2)
+
+
+def test_missing_labels_are_an_error() -> None:
+    with pytest.raises(DataFormatError, match="no 'label' column"):
+        _train(np.eye(2, dtype=np.float32), None, predictor_type="regressor", num_factors=2)

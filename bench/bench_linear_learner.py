@@ -1,4 +1,4 @@
-"""Benchmark: sagespark Linear Learner (8 parallel models) against Spark MLlib's LogisticRegression (one model).
+"""Benchmark: sagespark Linear Learner (8 parallel models) against MLlib LogisticRegression (one model).
 
 Generates ``--rows`` x ``--dim`` dense rows with a binary label from a fixed logistic model (features with
 different scales and offsets, so normalisation matters) on the executors, plus a held-out set of

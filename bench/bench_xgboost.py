@@ -42,7 +42,7 @@ def higgs_like(ids: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
     n = len(ids)
     signal = rng.uniform(size=n) < 0.53
     pt = rng.lognormal(mean=0.0, sigma=0.6, size=(n, OBJECTS))
-    pt[signal, :2] *= 1.25  # signal objects are harder ...
+    pt[signal, :2] *= 1.3  # signal objects are harder ...
     eta = rng.normal(scale=1.1, size=(n, OBJECTS))
     eta[signal, :3] *= 0.8  # ... and more central
     phi = rng.uniform(-np.pi, np.pi, size=(n, OBJECTS))
@@ -52,11 +52,11 @@ def higgs_like(ids: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
     for column, (i, j) in enumerate(pairs):
         m2 = 2 * pt[:, i] * pt[:, j] * (np.cosh(eta[:, i] - eta[:, j]) - np.cos(phi[:, i] - phi[:, j]))
         masses[:, column] = np.sqrt(np.maximum(m2, 0.0))
-    peak = signal & (rng.uniform(size=n) < 0.5)
+    peak = signal & (rng.uniform(size=n) < 0.6)
     masses[peak, 0] = rng.normal(loc=2.0, scale=0.15, size=int(peak.sum()))
     features = np.column_stack([np.stack([pt, eta, phi], axis=2).reshape(n, 3 * OBJECTS), masses])
     # Label noise keeps the problem hard (AUC well below 1), like the real Higgs data.
-    flip = rng.uniform(size=n) < 0.18
+    flip = rng.uniform(size=n) < 0.1
     label = np.where(flip, ~signal, signal).astype(np.float64)
     return features, label
 

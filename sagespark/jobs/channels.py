@@ -3,7 +3,8 @@
 Files are RecordIO-protobuf (``application/x-recordio-protobuf``) or headerless CSV (``text/csv``), as
 ``inputdataconfig.json``'s ``ContentType`` says; without it, a file is recognised by RecordIO's magic
 word. In CSV, the label comes first when the algorithm reads a label; for unsupervised algorithms every
-column is a feature. Pipe mode reads the FIFO ``<channel>_0``.
+column is a feature. An algorithm whose inputs are strings (IP Insights) reads CSV rows of those strings
+(``entity,ip``) into :attr:`ChannelData.columns`. Pipe mode reads the FIFO ``<channel>_0``.
 
 Examples
 --------
@@ -78,6 +79,32 @@ def _stack(parts: list[Any], where: str) -> Any:
     return np.vstack(parts).astype(np.float32, copy=False)
 
 
+def _string_inputs(algorithm: type[Algorithm]) -> list[str]:
+    """Input names when every training input is a string (IP Insights' entity, ip); else empty."""
+    needed = [f for f in algorithm.inputs if f.required_for_training]
+    return [f.name for f in needed] if needed and all(f.kind == "string" for f in needed) else []
+
+
+def _read_string_rows(sources: list[Path], content_type: str | None, channel: str, names: list[str]
+                      ) -> ChannelData:
+    """CSV files of string rows (``entity,ip``) → :attr:`ChannelData.columns`, one object array each."""
+    from sagespark.formats.text import decode_string_rows
+
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in names}
+    for path in sources:
+        try:
+            if _is_recordio(path, content_type):
+                raise DataFormatError(
+                    f"expected text/csv rows of {', '.join(names)}; RecordIO-protobuf carries numbers only."
+                )
+            rows = decode_string_rows(path.read_bytes(), "text/csv", names=names)
+        except DataFormatError as err:
+            raise DataFormatError(f"Channel {channel!r}, file {path}: {err}") from None
+        for name in names:
+            parts[name].append(rows[name])
+    return ChannelData(None, columns={name: np.concatenate(parts[name]) for name in names})
+
+
 def read_channel(
     layout: JobLayout, channel: str, config: Mapping[str, Any], algorithm: type[Algorithm]
 ) -> ChannelData:
@@ -104,6 +131,9 @@ def read_channel(
         sources = channel_files(directory)
         if not sources:
             raise DataFormatError(f"Channel {channel!r} has no files in {directory}.")
+    strings = _string_inputs(algorithm)
+    if strings:
+        return _read_string_rows(sources, content_type, channel, strings)
     features: list[Any] = []
     labels: list[np.ndarray] = []
     for path in sources:

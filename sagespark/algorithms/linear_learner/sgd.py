@@ -34,6 +34,7 @@ from collections.abc import Iterator
 import numpy as np
 import scipy.sparse as sp
 import torch
+import torch.distributed as dist
 
 from sagespark.algorithms.base import Matrix
 from sagespark.algorithms.linear_learner.batches import Prepared, Scaler, prepare
@@ -66,6 +67,12 @@ class Trainer:
     ) -> None:
         self.ctx, self.s, self.scaler, self.dim = ctx, s, scaler, dim
         self._sparse = sparse
+        # Inside a Spark barrier task the TorchContext has initialised torch.distributed.
+        self._torch_collectives = (
+            getattr(ctx, "backend", None) in ("gloo", "nccl")
+            and dist.is_available()
+            and dist.is_initialized()
+        )
         self.device = torch.device(ctx.device)
         m, c = s.num_models, s.classes
         self.columns = m * c
@@ -101,6 +108,7 @@ class Trainer:
         self.positive_weight = torch.from_numpy(
             np.where(np.isnan(grid.positive_weight), balanced, grid.positive_weight).astype(np.float32)
         ).to(self.device)
+        self._unit_positive_weight = bool((self.positive_weight == 1.0).all())
         self.class_weight: torch.Tensor | None = None
         if (
             s.predictor_type == "multiclass_classifier"
@@ -190,7 +198,7 @@ class Trainer:
         return batch.backward(grad), grad_b, loss.sum(dim=0)
 
     def _row_weights(self, y: torch.Tensor) -> torch.Tensor | None:
-        if self.s.predictor_type == "binary_classifier":
+        if self.s.predictor_type == "binary_classifier" and not self._unit_positive_weight:
             return torch.where(
                 y[:, None] > 0.5, self.positive_weight[None, :], torch.ones_like(self.positive_weight)
             )
@@ -209,6 +217,20 @@ class Trainer:
         ctx = self.ctx
         if ctx.world_size == 1:
             return grad_w, rows, grad_b, loss_sum, count
+        if rows is None and self._torch_collectives:
+            # One flat float32 all_reduce on the tensors themselves (gloo, or NCCL on the GPU): no numpy
+            # round trip on the hot path.
+            count_t = torch.tensor([count], dtype=torch.float32, device=self.device)
+            flat = torch.cat([grad_w.reshape(-1), grad_b, loss_sum.float(), count_t])
+            dist.all_reduce(flat)
+            size, cols, m = self.dim * self.columns, self.columns, self.s.num_models
+            return (
+                flat[:size].view(self.dim, cols),
+                None,
+                flat[size : size + cols],
+                flat[size + cols : size + cols + m],
+                float(flat[-1]),
+            )
         small = np.concatenate([grad_b.cpu().numpy(), loss_sum.cpu().numpy(), [count]]).astype(np.float64)
         if rows is None:
             packed = np.concatenate([grad_w.cpu().numpy().ravel().astype(np.float64), small])

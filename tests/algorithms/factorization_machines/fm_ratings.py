@@ -6,9 +6,12 @@ one-hot user × item encoding FM models consume, so the best possible held-out R
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import scipy.sparse as sp
 
 
@@ -43,3 +46,17 @@ def make_ratings(seed: int = 0, *, users: int = 1000, items: int = 500, rank: in
     y = 3.5 + b_user[u] + b_item[i] + np.einsum("nf,nf->n", p[u], q[i]) + rng.normal(0.0, noise, len(u))
     x = one_hot(u, i, users, items)
     return Ratings(x[:train], y[:train], x[train:], y[train:], noise, users, items)
+
+
+def arrow_rows(batches: Iterator[pa.RecordBatch], split: str, params: dict[str, Any]
+               ) -> Iterator[pa.RecordBatch]:
+    """``mapInArrow`` body: each task regenerates the seeded set and emits the rows of its ids
+    (``id``, ``onehot`` as a Spark ML sparse vector, ``rating``), so no data passes the driver."""
+    from sagespark.data.vectors import matrix_to_vectors
+
+    r = make_ratings(**params)
+    x, y = (r.train_x, r.train_y) if split == "train" else (r.test_x, r.test_y)
+    for batch in batches:
+        ids = batch.column(0).to_numpy()
+        yield pa.RecordBatch.from_arrays(
+            [pa.array(ids), matrix_to_vectors(x[ids]), pa.array(y[ids])], ["id", "onehot", "rating"])

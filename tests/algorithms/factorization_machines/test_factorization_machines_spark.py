@@ -3,34 +3,18 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import pytest
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
-from fm_ratings import make_ratings  # noqa: E402
+from fm_ratings import arrow_rows, make_ratings  # noqa: E402
 
 pytestmark = pytest.mark.spark
 
 RATINGS = dict(seed=11, users=300, items=200, train=24_000, test=3_000, noise=0.8)
-
-
-def _rows(batches: Iterator[pa.RecordBatch], split: str) -> Iterator[pa.RecordBatch]:
-    # Runs on the executors: every task regenerates the (seeded) set and emits its own rows.
-    from fm_ratings import make_ratings as make
-
-    from sagespark.data.vectors import matrix_to_vectors
-
-    r = make(**RATINGS)
-    x, y = (r.train_x, r.train_y) if split == "train" else (r.test_x, r.test_y)
-    for batch in batches:
-        ids = batch.column(0).to_numpy()
-        yield pa.RecordBatch.from_arrays(
-            [pa.array(ids), matrix_to_vectors(x[ids]), pa.array(y[ids])], ["id", "onehot", "rating"])
 
 
 def _frame(spark: Any, split: str, rows: int) -> Any:
@@ -39,7 +23,7 @@ def _frame(spark: Any, split: str, rows: int) -> Any:
 
     schema = StructType([StructField("id", LongType()), StructField("onehot", VectorUDT()),
                          StructField("rating", DoubleType())])
-    df = spark.range(0, rows, numPartitions=2).mapInArrow(lambda it: _rows(it, split), schema).cache()
+    df = spark.range(0, rows, numPartitions=2).mapInArrow(lambda it: arrow_rows(it, split, RATINGS), schema).cache()
     df.count()
     return df
 

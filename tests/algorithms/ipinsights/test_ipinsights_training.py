@@ -130,3 +130,12 @@ def test_missing_input_column_is_a_clear_error() -> None:
     data = ChannelData(None, columns={"entity": np.array(["a"], dtype=object)})
     with pytest.raises(DataFormatError, match="needs the string input 'ip'"):
         ALGO.train(LocalContext(), {"train": data}, hp)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_trains_on_a_cuda_device(pop: Population) -> None:
+    hp = ALGO.hyperparameters.from_dict(PARAMS)
+    train = _channel(pop.train_entity, pop.train_ip)
+    result = ALGO.train(LocalContext(device="cuda:0"), {"train": train}, hp)
+    assert _held_out_auc(result.state, pop) >= 0.95

@@ -73,12 +73,11 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     if name[:1].isupper():
-        from sagespark.ml.registry import estimators
+        from sagespark.ml.registry import public_class
 
-        for estimator in estimators().values():
-            for cls in (estimator, estimator.model_class):
-                if cls.__name__ == name:
-                    return cls
+        found = public_class(name)
+        if found is not None:
+            return found
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -14,7 +14,7 @@ os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
 
 
 @pytest.fixture(scope="session")
-def spark() -> Iterator["object"]:
+def spark() -> Iterator[object]:
     """A ``local[2]`` SparkSession shared by every Spark test."""
     from pyspark.sql import SparkSession
 

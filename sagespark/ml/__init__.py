@@ -14,21 +14,24 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["SageMakerEstimator", "SageMakerModel", "KMeans", "KMeansModel", "PCA", "PCAModel"]
+__all__ = ["SageMakerEstimator", "SageMakerModel"]
 
+# The per-algorithm pairs (KMeans, KMeansModel, ...) resolve through the registry, so none is listed.
 _LAZY = {
     "SageMakerEstimator": "sagespark.ml.estimator",
     "SageMakerModel": "sagespark.ml.model",
-    "KMeans": "sagespark.ml.kmeans",
-    "KMeansModel": "sagespark.ml.kmeans",
-    "PCA": "sagespark.ml.pca",
-    "PCAModel": "sagespark.ml.pca",
 }
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
+    if name[:1].isupper():
+        from sagespark.ml.registry import public_class
+
+        found = public_class(name)
+        if found is not None:
+            return found
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

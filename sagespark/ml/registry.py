@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sagespark.ml.estimator import SageMakerEstimator
 
-__all__ = ["register_estimator", "module_name", "estimator_for", "estimators"]
+__all__ = ["register_estimator", "module_name", "estimator_for", "estimators", "public_class"]
 
 _ESTIMATORS: dict[str, type[SageMakerEstimator]] = {}
 
@@ -82,3 +82,16 @@ def estimators() -> dict[str, type[SageMakerEstimator]]:
         for name in sorted(_ESTIMATORS)
         if registered.get(name) is _ESTIMATORS[name].sagemaker_algorithm
     }
+
+
+def public_class(name: str) -> type | None:
+    """The Estimator or Model class called ``name`` (``"KMeansModel"``), or ``None``.
+
+    ``sagespark.<Name>`` and ``sagespark.ml.<Name>`` resolve through this, so a new algorithm's pair is
+    exported without editing any list.
+    """
+    for estimator in estimators().values():
+        for cls in (estimator, estimator.model_class):
+            if cls.__name__ == name:
+                return cls
+    return None

@@ -34,6 +34,7 @@ import torch
 
 from sagespark.algorithms.base import ChannelData, Matrix, TrainResult
 from sagespark.algorithms.factorization_machines.batches import SparseBatch, prepare_batches
+from sagespark.algorithms.factorization_machines.exchange import GradientExchange
 from sagespark.algorithms.factorization_machines.hyperparameters import optimizer_settings
 from sagespark.algorithms.factorization_machines.kernels import backward, forward, loss_gradient
 from sagespark.algorithms.factorization_machines.metrics import evaluate, label_errors
@@ -69,28 +70,6 @@ def _channel(data: Mapping[str, ChannelData], name: str, predictor_type: str
         )
     check_finite(features, 0)
     return features, label
-
-
-def _exchange(ctx: TrainContext, bias_grad: torch.Tensor, cols: torch.Tensor, rows: torch.Tensor,
-              count: int, width: int) -> tuple[float, float, torch.Tensor, torch.Tensor]:
-    """Sum every rank's row-sparse gradient: ``(bias grad, global rows, feature ids, their rows)``.
-
-    One allgather per step: a header row ``[-1, bias grad, row count, 0…]`` followed by one row
-    ``[feature id, gradient…]`` per touched feature. Every rank sums the parts in rank order, so all
-    replicas apply bit-identical updates.
-    """
-    local = np.zeros((1 + int(cols.shape[0]), 1 + width))
-    local[0, :3] = (-1.0, float(bias_grad), float(count))
-    local[1:, 0] = cols.cpu().numpy()
-    local[1:, 1:] = rows.cpu().numpy()
-    stacked = np.concatenate(ctx.allgather(local), axis=0)
-    head = stacked[:, 0] < 0
-    body = stacked[~head]
-    ids, inverse = np.unique(body[:, 0].astype(np.int64), return_inverse=True)
-    summed = torch.zeros((len(ids), width), dtype=torch.float64).index_add_(
-        0, torch.from_numpy(inverse.ravel()), torch.from_numpy(body[:, 1:]))
-    return (float(stacked[head, 1].sum()), float(stacked[head, 2].sum()), torch.from_numpy(ids),
-            summed.to(torch.float32))
 
 
 @contextmanager
@@ -150,6 +129,8 @@ def _train(ctx: TrainContext, data: Mapping[str, ChannelData], hp: Hyperparamete
     ctx.log(f"training on {n} rows in {len(batches)} mini-batches per epoch ({steps} steps, "
             f"feature_dim={dim}, num_factors={k})")
 
+    capacity = max((int(b.cols.shape[0]) for b in batches), default=0)
+    exchange = GradientExchange.create(ctx, width=1 + k, capacity=capacity, device=str(device))
     empty_cols = torch.zeros(0, dtype=torch.int64, device=device)
     empty_rows = torch.zeros((0, 1 + k), dtype=torch.float32, device=device)
     zero = torch.zeros((), dtype=torch.float32, device=device)
@@ -166,11 +147,8 @@ def _train(ctx: TrainContext, data: Mapping[str, ChannelData], hp: Hyperparamete
                 cols, count = batch.cols, batch.num_rows
             else:
                 bias_grad, cols, rows, count = zero, empty_cols, empty_rows, 0
-            global_count = float(count)
-            if ctx.world_size > 1:
-                bias_sum, global_count, ids, summed = _exchange(ctx, bias_grad, cols, rows, count, 1 + k)
-                bias_grad = torch.tensor(bias_sum, device=device)
-                cols, rows = ids.to(device), summed.to(device)
+            bias_sum, global_count, cols, rows = exchange(bias_grad, cols, rows, count)
+            bias_grad = torch.tensor(bias_sum, device=device)
             if global_count <= 0:
                 continue
             params.update(bias_grad, cols, rows, rescale if rescale is not None else 1.0 / global_count)

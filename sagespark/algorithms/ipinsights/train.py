@@ -65,8 +65,11 @@ class IPInsightsState:
     layer_biases: list[np.ndarray] = field(default_factory=list)
 
 
-def encode_pairs(data: ChannelData, num_entity_vectors: int, channel: str) -> tuple[np.ndarray, np.ndarray]:
+def encode_pairs(data: ChannelData, num_entity_vectors: int, channel: str, *, shard: str = ""
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """(entity buckets, IPv4 values) of a channel, both int64.
+
+    ``shard`` (e.g. ``", worker 1's shard"``) tells errors which part of the data their row counts in.
 
     Raises
     ------
@@ -80,8 +83,9 @@ def encode_pairs(data: ChannelData, num_entity_vectors: int, channel: str) -> tu
                 f"IP Insights' {channel!r} channel needs the string input {name!r}; it has "
                 f"{sorted(data.columns)}."
             )
-    ips = parse_ipv4(data.columns["ip"], column=f"ip ({channel} channel)")
-    entities = hash_entities(data.columns["entity"], num_entity_vectors, column=f"entity ({channel} channel)")
+    ips = parse_ipv4(data.columns["ip"], column=f"ip ({channel} channel{shard})")
+    entities = hash_entities(data.columns["entity"], num_entity_vectors,
+                             column=f"entity ({channel} channel{shard})")
     return entities, ips
 
 
@@ -185,16 +189,17 @@ def train_ipinsights(ctx: TrainContext, data: Mapping[str, ChannelData], hp: Hyp
 
 def _train(ctx: TrainContext, data: Mapping[str, ChannelData], hp: Hyperparameters) -> TrainResult:
     device = torch.device(ctx.device)
-    entities_np, ips_np = encode_pairs(data["train"], int(hp["num_entity_vectors"]), "train")
+    shard = f", worker {ctx.rank}'s shard" if ctx.world_size > 1 else ""
+    buckets = int(hp["num_entity_vectors"])
+    entities_np, ips_np = encode_pairs(data["train"], buckets, "train", shard=shard)
     validation = data.get("validation")
-    val_np = encode_pairs(validation, int(hp["num_entity_vectors"]), "validation") if validation else None
+    val_np = encode_pairs(validation, buckets, "validation", shard=shard) if validation else None
     total_rows = int(ctx.allreduce(np.array([len(entities_np)], dtype=np.int64))[0])
     if total_rows == 0:
         raise DataFormatError("IP Insights' 'train' channel is empty: expected (entity, IP) pairs.")
     val_rows = len(val_np[0]) if val_np is not None else 0
     has_validation = int(ctx.allreduce(np.array([val_rows], dtype=np.int64))[0]) > 0
 
-    torch.manual_seed(int(ctx.seed) + ctx.rank)
     model = _Discriminator(ctx, hp, device)
     entities = torch.from_numpy(entities_np).to(device)
     ips = torch.from_numpy(ips_np).to(device)

@@ -176,7 +176,7 @@ class LinearLearnerHyperparameters(Hyperparameters):
         "Number of updates between learning-rate decreases.", AUTO, low=1, allow_auto=True
     )
     margin = Float("The margin of the hinge loss.", 1.0, low=0.0)
-    mini_batch_size = Int("The number of observations per mini-batch (over all workers).", 1000, low=1)
+    mini_batch_size = Int("The number of observations per mini-batch of each worker.", 1000, low=1)
     momentum = Float(
         "The momentum of the sgd optimizer.", AUTO, low=0.0, high=1.0, high_open=True, allow_auto=True
     )

@@ -2,8 +2,8 @@
 
 All ``num_models`` models share one ``(feature_dim, num_models × classes)`` float32 weight tensor, so a
 mini-batch costs one product for the scores of every model and one for every model's gradient. Each rank
-computes the gradient sum of its slice of the global mini-batch (``mini_batch_size`` split over the
-ranks); the sums are added over ranks (an allreduce for dense batches; for sparse ones an allgather of the
+computes the gradient sum of its own mini-batch of ``mini_batch_size`` rows (per worker, as SageMaker's
+per-host data iterator); the sums are added over ranks (an allreduce for dense batches; for sparse ones an allgather of the
 touched rows, so a step never ships ``feature_dim``-sized arrays) and every rank applies the same update.
 Ranks agree on the number of steps per epoch up front; a rank that runs out of rows contributes zeros.
 
@@ -121,7 +121,9 @@ class Trainer:
         self.train_params = LossParams(s.margin, s.loss_insensitivity / ys, s.quantile, s.huber_delta / ys)
         self.mean_t = torch.from_numpy(scaler.mean.astype(np.float32)).to(self.device)
         self.inv_t = torch.from_numpy(scaler.inv_std.astype(np.float32)).to(self.device)
-        self.local_batch = max(1, math.ceil(s.mini_batch_size / max(ctx.world_size, 1)))
+        # mini_batch_size is per worker, as SageMaker's per-host data iterator: a step's global batch is
+        # mini_batch_size × workers, so adding workers divides the number of synchronised steps.
+        self.local_batch = max(1, s.mini_batch_size)
         self.steps = 0
         self.updates = 0
 

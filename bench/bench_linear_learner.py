@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--num-models", type=int, default=8)
-    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--epochs", type=int, default=3,
+                        help="3 passes reach MLlib's held-out AUC from 100k rows (the gap is printed)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 

@@ -45,7 +45,9 @@ class Hyperparameter:
     doc : str
         One-line description, shown in Spark's ``explainParams`` and the CLI.
     default : Any
-        The default value, :data:`REQUIRED`, or ``"auto"`` when ``allow_auto`` is set.
+        The default value, :data:`REQUIRED`, ``None`` for an optional value that is unset unless given
+        (SageMaker's "optional, no default", e.g. k-NN's ``dimension_reduction_type``), or ``"auto"``
+        when ``allow_auto`` is set.
     allow_auto : bool
         Whether the string ``"auto"`` is a valid value (resolved later by the algorithm).
     inferred : bool
@@ -67,7 +69,7 @@ class Hyperparameter:
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
         self.owner = vars(owner).get("display_name", owner.__name__)
-        if self.default is not REQUIRED:
+        if self.default is not REQUIRED and self.default is not None:
             self.default = self.validate(self.default)
 
     def __get__(self, instance: Any, owner: type | None = None) -> Any:
@@ -116,17 +118,26 @@ class Hyperparameter:
 
 
 class Int(Hyperparameter):
-    """An integer in ``[low, high]`` (either bound optional)."""
+    """An integer in ``[low, high]`` (either bound optional), or one of ``values`` when given."""
 
     kind = "int"
 
     def __init__(
-        self, doc: str, default: Any = REQUIRED, *, low: int | None = None, high: int | None = None, **kw: Any
+        self,
+        doc: str,
+        default: Any = REQUIRED,
+        *,
+        low: int | None = None,
+        high: int | None = None,
+        values: tuple[int, ...] | None = None,
+        **kw: Any,
     ) -> None:
-        self.low, self.high = low, high
+        self.low, self.high, self.values = low, high, values
         super().__init__(doc, default, **kw)
 
     def describe(self) -> str:
+        if self.values is not None:
+            return "an int among {" + ", ".join(str(v) for v in self.values) + "}"
         lo = "-inf" if self.low is None else str(self.low)
         hi = "inf)" if self.high is None else f"{self.high}]"
         return f"an int in the range [{lo}, {hi}" if (self.low, self.high) != (None, None) else "an int"
@@ -147,7 +158,8 @@ class Int(Hyperparameter):
         return int(value)
 
     def _check(self, value: int) -> bool:
-        return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
+        in_range = (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
+        return in_range and (self.values is None or value in self.values)
 
 
 class Float(Hyperparameter):

@@ -87,3 +87,18 @@ def test_an_invalid_default_fails_at_declaration() -> None:
     cause = info.value if isinstance(info.value, InvalidHyperparameterError) else info.value.__cause__
     assert isinstance(cause, InvalidHyperparameterError)
     assert "Got 1 instead" in str(cause)
+
+
+class OptionalHP(Hyperparameters):
+    display_name = "Opt"
+    reduction = Choice("Reduction.", ["sign", "fjlt"], None)
+    pq_m = Int("Sub-quantizers.", None, values=(1, 2, 4, 8))
+
+
+def test_optional_values_stay_unset_and_leave_the_wire_form() -> None:
+    hp = OptionalHP.from_dict({})
+    assert (hp.reduction, hp.pq_m) == (None, None)
+    assert hp.to_wire() == {}
+    assert OptionalHP.from_wire({"reduction": "fjlt", "pq_m": "4"}).to_dict() == {"reduction": "fjlt", "pq_m": 4}
+    with pytest.raises(InvalidHyperparameterError, match=r"must be an int among \{1, 2, 4, 8\}. Got 3"):
+        OptionalHP.from_dict({"pq_m": 3})

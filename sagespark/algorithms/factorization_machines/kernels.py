@@ -31,7 +31,7 @@ from sagespark.algorithms.factorization_machines.batches import SparseBatch
 __all__ = ["forward", "backward", "loss_gradient"]
 
 
-def forward(batch: SparseBatch, w0: torch.Tensor, table: torch.Tensor
+def forward(batch: SparseBatch, w0: float | torch.Tensor, table: torch.Tensor
             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Raw scores (before any link function) of the batch's rows.
 

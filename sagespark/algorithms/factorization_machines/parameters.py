@@ -22,7 +22,7 @@ from sagespark.algorithms.factorization_machines.hyperparameters import (
     optimizer_settings,
 )
 from sagespark.algorithms.factorization_machines.model import FMState
-from sagespark.algorithms.factorization_machines.optimizer import SparseAdam
+from sagespark.algorithms.factorization_machines.optimizer import ScalarAdam, SparseAdam
 from sagespark.hyperparams import Hyperparameters
 
 __all__ = ["FMParameters"]
@@ -37,16 +37,18 @@ def _initial(spec: InitSpec, shape: tuple[int, ...], rng: np.random.Generator) -
 
 
 class FMParameters:
-    """Bias ``(1, 1)`` and table ``(feature_dim, 1 + k)`` (column 0: linear weights) with lazy Adam."""
+    """The global bias and a ``feature_dim × 3(1 + k)`` state: ``[w | V]``, then its two Adam moments.
 
-    def __init__(self, predictor_type: str, bias: torch.Tensor, table: torch.Tensor,
-                 bias_opt: SparseAdam, table_opt: SparseAdam) -> None:
+    :attr:`table` is the ``[w | V]`` view (column 0: linear weights) the kernels read.
+    """
+
+    def __init__(self, predictor_type: str, bias: float, state: torch.Tensor, bias_opt: ScalarAdam,
+                 table_opt: SparseAdam) -> None:
         self.predictor_type = predictor_type
-        self.bias, self.table = bias, table
+        self.bias, self.state = bias, state
+        self.width = state.shape[1] // 3
+        self.table = state[:, :self.width]
         self.bias_opt, self.table_opt = bias_opt, table_opt
-        self._bias_moments = (torch.zeros_like(bias), torch.zeros_like(bias))
-        self._moments = (torch.zeros_like(table), torch.zeros_like(table))
-        self._bias_row = torch.zeros(1, dtype=torch.int64, device=bias.device)
         self.steps = 0
 
     @classmethod
@@ -56,32 +58,26 @@ class FMParameters:
         specs = {term: init_spec(hp, term) for term in ("bias", "linear", "factors")}
         settings = optimizer_settings(hp)
         rng = np.random.default_rng([seed, 17])
-        bias = torch.tensor([[float(_initial(specs["bias"], (1,), rng)[0])]], dtype=torch.float32)
-        table = np.empty((feature_dim, 1 + k), dtype=np.float32)
-        table[:, 0] = _initial(specs["linear"], (feature_dim,), rng)
-        table[:, 1:] = _initial(specs["factors"], (feature_dim, k), rng)
+        bias = float(_initial(specs["bias"], (1,), rng)[0])
+        state = np.zeros((feature_dim, 3 * (1 + k)), dtype=np.float32)
+        state[:, 0] = _initial(specs["linear"], (feature_dim,), rng)
+        state[:, 1:1 + k] = _initial(specs["factors"], (feature_dim, k), rng)
 
         def per_column(values: dict[str, float]) -> torch.Tensor:
             return torch.tensor([values["linear"]] + [values["factors"]] * k, device=device)
 
         table_opt = SparseAdam(per_column(settings.lr), per_column(settings.wd), settings.eps, settings.clip)
-        bias_opt = SparseAdam(torch.tensor([settings.lr["bias"]], device=device),
-                              torch.tensor([settings.wd["bias"]], device=device), settings.eps, settings.clip)
-        return cls(hp["predictor_type"], bias.to(device), torch.from_numpy(table).to(device), bias_opt,
-                   table_opt)
+        bias_opt = ScalarAdam(settings.lr["bias"], settings.wd["bias"], settings.eps, settings.clip)
+        return cls(hp["predictor_type"], bias, torch.from_numpy(state).to(device), bias_opt, table_opt)
 
-    @property
-    def w0(self) -> torch.Tensor:
-        return self.bias[0, 0]
-
-    def update(self, bias_grad: torch.Tensor, cols: torch.Tensor, rows: torch.Tensor, scale: float) -> None:
+    def update(self, bias_grad: float, cols: torch.Tensor, rows: torch.Tensor, scale: float) -> None:
         """One Adam step from summed gradients: the bias and the table rows ``cols``."""
         self.steps += 1
-        self.bias_opt.step_rows(self.bias, *self._bias_moments, self._bias_row,
-                                bias_grad.reshape(1, 1).to(self.bias.dtype), step=self.steps, scale=scale)
-        self.table_opt.step_rows(self.table, *self._moments, cols, rows, step=self.steps, scale=scale)
+        # float32 like the table, so a saved model scores exactly as it trained.
+        self.bias = float(np.float32(self.bias_opt.step(self.bias, bias_grad, step=self.steps, scale=scale)))
+        self.table_opt.step_rows(self.state, cols, rows, step=self.steps, scale=scale)
 
     def to_state(self) -> FMState:
         """The model as numpy arrays (what rank 0 saves)."""
         table = self.table.cpu().numpy()
-        return FMState(self.predictor_type, float(self.w0), table[:, 0].copy(), table[:, 1:].copy())
+        return FMState(self.predictor_type, self.bias, table[:, 0].copy(), table[:, 1:].copy())

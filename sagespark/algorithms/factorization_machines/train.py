@@ -140,7 +140,7 @@ def _train(ctx: TrainContext, data: Mapping[str, ChannelData], hp: Hyperparamete
         for index in shuffle_rng.permutation(steps):
             batch = batches[index] if index < len(batches) else None
             if batch is not None:
-                scores, sums, xp = forward(batch, params.w0, params.table)
+                scores, sums, xp = forward(batch, params.bias, params.table)
                 grad, loss = loss_gradient(scores, batch.label, predictor_type)
                 loss_sum += loss.double()
                 bias_grad, rows = backward(batch, grad, sums, xp)
@@ -148,10 +148,9 @@ def _train(ctx: TrainContext, data: Mapping[str, ChannelData], hp: Hyperparamete
             else:
                 bias_grad, cols, rows, count = zero, empty_cols, empty_rows, 0
             bias_sum, global_count, cols, rows = exchange(bias_grad, cols, rows, count)
-            bias_grad = torch.tensor(bias_sum, device=device)
             if global_count <= 0:
                 continue
-            params.update(bias_grad, cols, rows, rescale if rescale is not None else 1.0 / global_count)
+            params.update(bias_sum, cols, rows, rescale if rescale is not None else 1.0 / global_count)
         total = ctx.allreduce(np.array([float(loss_sum), float(n)]))
         name, value = ("train:rmse", float(np.sqrt(total[0] / total[1]))) if predictor_type == "regressor" \
             else ("train:binary_classification_cross_entropy", float(total[0] / total[1]))

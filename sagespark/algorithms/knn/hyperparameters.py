@@ -19,7 +19,6 @@ Examples
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from sagespark.errors import InvalidHyperparameterError
 from sagespark.hyperparams import AUTO, Choice, Hyperparameters, Int
@@ -37,34 +36,6 @@ PQ_M_VALUES = (1, 2, 3, 4, 8, 12, 16, 20, 24, 28, 32, 40, 48, 56, 64, 96)
 """The values of ``faiss_index_pq_m`` SageMaker accepts (the sub-quantizer counts faiss supports)."""
 
 
-class _OptionalChoice(Choice):
-    """A choice that may be left unset (``None``: the feature is off), with no default value."""
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        super().__set_name__(owner, name)  # built with the REQUIRED marker, so nothing to validate yet
-        self.default = None
-
-
-class _OptionalInt(Int):
-    """An int that may be left unset (``None``), optionally restricted to a set of values."""
-
-    def __init__(self, doc: str, *, values: tuple[int, ...] | None = None, **kw: Any) -> None:
-        self.values = values
-        super().__init__(doc, **kw)
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        super().__set_name__(owner, name)
-        self.default = None
-
-    def describe(self) -> str:
-        if self.values is None:
-            return super().describe()
-        return "an int among {" + ", ".join(str(v) for v in self.values) + "}"
-
-    def _check(self, value: int) -> bool:
-        return super()._check(value) and (self.values is None or value in self.values)
-
-
 class KNNHyperparameters(Hyperparameters):
     """SageMaker k-NN hyperparameters (wire names, defaults and ranges of the developer guide)."""
 
@@ -78,13 +49,15 @@ class KNNHyperparameters(Hyperparameters):
         ["classifier", "regressor"],
     )
     sample_size = Int("The number of data points to be sampled from the training data set.", low=1)
-    dimension_reduction_type = _OptionalChoice(
+    dimension_reduction_type = Choice(
         "The dimension reduction method: sign (random sign projection) or fjlt (fast Johnson-Lindenstrauss "
         "transform); none when unset.",
         ["sign", "fjlt"],
+        None,
     )
-    dimension_reduction_target = _OptionalInt(
+    dimension_reduction_target = Int(
         "The target dimension to reduce to; required with dimension_reduction_type, less than feature_dim.",
+        None,
         low=1,
     )
     index_type = Choice(
@@ -101,8 +74,9 @@ class KNNHyperparameters(Hyperparameters):
         low=1,
         allow_auto=True,
     )
-    faiss_index_pq_m = _OptionalInt(
+    faiss_index_pq_m = Int(
         "The number of vector sub-components of a faiss.IVFPQ index; chosen from the data when unset.",
+        None,
         low=1,
         high=96,
         values=PQ_M_VALUES,

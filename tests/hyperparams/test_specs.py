@@ -99,6 +99,7 @@ def test_optional_values_stay_unset_and_leave_the_wire_form() -> None:
     hp = OptionalHP.from_dict({})
     assert (hp.reduction, hp.pq_m) == (None, None)
     assert hp.to_wire() == {}
-    assert OptionalHP.from_wire({"reduction": "fjlt", "pq_m": "4"}).to_dict() == {"reduction": "fjlt", "pq_m": 4}
+    given = OptionalHP.from_wire({"reduction": "fjlt", "pq_m": "4"})
+    assert given.to_dict() == {"reduction": "fjlt", "pq_m": 4}
     with pytest.raises(InvalidHyperparameterError, match=r"must be an int among \{1, 2, 4, 8\}. Got 3"):
         OptionalHP.from_dict({"pq_m": 3})

@@ -97,6 +97,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--factors", type=int, default=8)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--mini-batch-size", type=int, default=1000)
+    parser.add_argument("--lr", type=float, default=0.005, help="linear_lr and factors_lr")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--seed", type=int, default=0)
@@ -116,7 +117,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     def ours(df: Any, store: str, epochs: int) -> Any:
         return sagespark.FactorizationMachines(
             num_factors=args.factors, predictor_type="regressor", epochs=epochs,
-            mini_batch_size=args.mini_batch_size, linear_lr=0.005, factors_lr=0.005, linear_wd=1e-4,
+            mini_batch_size=args.mini_batch_size, linear_lr=args.lr, factors_lr=args.lr, linear_wd=1e-4,
             factors_wd=1e-4, bias_wd=0.0, numWorkers=args.workers, storeUri=store,
         ).fit(df)
 
@@ -142,7 +143,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     out["speedup_mllib_over_sagespark"] = out["mllib_fit_s"] / out["sagespark_fit_s"]
     out["rmse_ratio_sagespark_over_mllib"] = out["sagespark_test_rmse"] / out["mllib_test_rmse"]
     print(f"rows={args.rows} features={args.features} factors={args.factors} epochs={args.epochs} "
-          f"mini_batch_size={args.mini_batch_size} workers={args.workers} master={args.master}")
+          f"mini_batch_size={args.mini_batch_size} lr={args.lr} workers={args.workers} master={args.master}")
     for key, value in out.items():
         print(f"{key:36s} {value:.6g}")
     spark.stop()

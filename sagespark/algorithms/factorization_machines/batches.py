@@ -43,6 +43,8 @@ class SparseBatch:
         float32, ``nnz``: the feature values.
     cols : torch.Tensor
         int64, the distinct global feature ids of the batch, sorted.
+    features : torch.Tensor
+        int64, ``nnz``: the global feature id of every value (``cols[local]``), for one-step gathers.
     label : torch.Tensor
         float32, ``num_rows``.
     """
@@ -51,6 +53,7 @@ class SparseBatch:
     local: torch.Tensor
     values: torch.Tensor
     cols: torch.Tensor
+    features: torch.Tensor
     label: torch.Tensor
     num_rows: int
 
@@ -83,12 +86,14 @@ def prepare_batches(features: Matrix, label: np.ndarray, *, num_batches: int, de
         lo, hi = int(indptr[start]), int(indptr[stop])
         counts = np.diff(indptr[start:stop + 1])
         rows = np.repeat(np.arange(stop - start, dtype=np.int64), counts)
-        cols, local = np.unique(np.asarray(csr.indices[lo:hi], dtype=np.int64), return_inverse=True)
+        ids = np.asarray(csr.indices[lo:hi], dtype=np.int64)
+        cols, local = np.unique(ids, return_inverse=True)
         out.append(SparseBatch(
             rows=torch.from_numpy(rows).to(device),
             local=torch.from_numpy(local.astype(np.int64)).to(device),
             values=torch.from_numpy(np.ascontiguousarray(csr.data[lo:hi], dtype=np.float32)).to(device),
             cols=torch.from_numpy(cols).to(device),
+            features=torch.from_numpy(ids).to(device),
             label=torch.from_numpy(np.asarray(label[start:stop], dtype=np.float32)).to(device),
             num_rows=int(stop - start),
         ))

@@ -43,7 +43,7 @@ def forward(batch: SparseBatch, w0: float | torch.Tensor, table: torch.Tensor
         two kept for :func:`backward`.
     """
     x = batch.values
-    xp = table[batch.cols][batch.local] * x[:, None]
+    xp = table[batch.features] * x[:, None]
     sums = torch.zeros((batch.num_rows, table.shape[1]), dtype=table.dtype, device=table.device)
     sums.index_add_(0, batch.rows, xp)
     xv = xp[:, 1:]

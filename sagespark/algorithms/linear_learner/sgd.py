@@ -3,8 +3,9 @@
 All ``num_models`` models share one ``(feature_dim, num_models × classes)`` float32 weight tensor, so a
 mini-batch costs one product for the scores of every model and one for every model's gradient. Each rank
 computes the gradient sum of its own mini-batch of ``mini_batch_size`` rows (per worker, as SageMaker's
-per-host data iterator); the sums are added over ranks (an allreduce for dense batches; for sparse ones an allgather of the
-touched rows, so a step never ships ``feature_dim``-sized arrays) and every rank applies the same update.
+per-host data iterator); the sums are added over ranks (an allreduce for dense batches; for sparse ones
+an allgather of the touched rows, so a step never ships ``feature_dim``-sized arrays) and every rank
+applies the same update.
 Ranks agree on the number of steps per epoch up front; a rank that runs out of rows contributes zeros.
 
 Examples

@@ -222,3 +222,38 @@ def test_artifact_round_trip_and_checks(tmp_path: Path) -> None:
     (tmp_path / "model.json").write_text("{")
     with pytest.raises(ArtifactError, match="Cannot read"):
         LinearLearner.load(tmp_path, hp)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"optimizer": "sgd"},
+        {"optimizer": "rmsprop", "init_method": "normal"},
+        {"use_bias": False, "normalize_data": False, "use_lr_scheduler": False},
+        {"positive_example_weight_mult": "balanced", "num_calibration_samples": 100},
+        {"positive_example_weight_mult": "auto", "binary_classifier_model_selection_criteria": "f_beta"},
+        {"binary_classifier_model_selection_criteria": "loss_function", "wd": 0.001, "l1": 0.0},
+    ],
+)
+def test_training_options_all_learn(extra: dict[str, object]) -> None:
+    x, y = _binary(np.random.default_rng(6), noise=0.3)
+    result = _train(
+        {"train": ChannelData(x, y)},
+        predictor_type="binary_classifier",
+        num_models=4,
+        mini_batch_size=50,
+        epochs=5,
+        **extra,
+    )
+    assert result.metrics["train:roc_auc_score"] >= 0.97
+
+
+def test_balanced_multiclass_weights_on_imbalanced_classes() -> None:
+    rng = np.random.default_rng(7)
+    y = np.concatenate([np.zeros(500), np.ones(60), np.full(40, 2.0)])
+    centres = np.array([[0.0, 0.0], [2.5, 0.0], [0.0, 2.5]])
+    x = (centres[y.astype(int)] + rng.normal(size=(600, 2))).astype(np.float32)
+    kw = {"predictor_type": "multiclass_classifier", "num_classes": 3, "num_models": 2, "mini_batch_size": 50}
+    plain = _train({"train": ChannelData(x, y)}, **kw)
+    balanced = _train({"train": ChannelData(x, y)}, balance_multiclass_weights=True, **kw)
+    assert balanced.metrics["train:macro_recall"] > plain.metrics["train:macro_recall"]

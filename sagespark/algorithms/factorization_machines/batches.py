@@ -1,10 +1,11 @@
-"""Mini-batches prepared once per shard for sparse FM training: COO triples over the batch's own columns.
+"""Mini-batches prepared once per shard for sparse FM training: CSR tensors over the batch's own columns.
 
 A factorization-machine step only touches the feature columns present in its mini-batch, so each batch
-is stored as ``(row, local column, value)`` triples plus the sorted global ids of its columns. The
-forward and backward passes then gather and scatter ``O(nnz · k)`` values, and the optimizer updates
-exactly those rows of the parameters (never a dense ``feature_dim × k`` sweep). The preparation runs
-once, so every epoch reuses it.
+keeps the sorted global ids of its ``u`` distinct columns and its rows as a ``rows × u`` CSR tensor
+``X`` (values ``x``) and ``X∘X`` (values ``x²``), plus their transposes. The forward and backward passes
+are then sparse × dense products costing ``O(nnz · k)`` (:mod:`.kernels`), and the optimizer updates
+exactly those ``u`` rows of the parameters (never a dense ``feature_dim × k`` sweep). The preparation
+runs once, so every epoch reuses it.
 
 Examples
 --------
@@ -12,12 +13,13 @@ Examples
 >>> import scipy.sparse as sp
 >>> x = sp.csr_matrix(np.array([[1.0, 0, 2.0], [0, 0, 3.0], [4.0, 0, 0]], dtype=np.float32))
 >>> batches = prepare_batches(x, np.array([1.0, 2.0, 3.0]), num_batches=2, device="cpu")
->>> [b.num_rows for b in batches], batches[0].cols.tolist(), batches[0].local.tolist()
-([2, 1], [0, 2], [0, 1, 1])
+>>> [b.num_rows for b in batches], batches[0].cols.tolist(), batches[0].x.to_dense().tolist()
+([2, 1], [0, 2], [[1.0, 2.0], [0.0, 3.0]])
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,25 +37,21 @@ class SparseBatch:
 
     Attributes
     ----------
-    rows : torch.Tensor
-        int64, ``nnz``: the row (within the batch) of every stored value.
-    local : torch.Tensor
-        int64, ``nnz``: the position of every value's column in :attr:`cols`.
-    values : torch.Tensor
-        float32, ``nnz``: the feature values.
     cols : torch.Tensor
-        int64, the distinct global feature ids of the batch, sorted.
-    features : torch.Tensor
-        int64, ``nnz``: the global feature id of every value (``cols[local]``), for one-step gathers.
+        int64, the distinct global feature ids of the batch, sorted (``u`` of them).
+    x, x_sq : torch.Tensor
+        ``rows × u`` sparse CSR tensors of the values and of their squares.
+    xt, xt_sq : torch.Tensor
+        Their ``u × rows`` transposes, for the backward pass.
     label : torch.Tensor
-        float32, ``num_rows``.
+        ``rows`` labels.
     """
 
-    rows: torch.Tensor
-    local: torch.Tensor
-    values: torch.Tensor
     cols: torch.Tensor
-    features: torch.Tensor
+    x: torch.Tensor
+    x_sq: torch.Tensor
+    xt: torch.Tensor
+    xt_sq: torch.Tensor
     label: torch.Tensor
     num_rows: int
 
@@ -68,8 +66,17 @@ def to_csr(features: Matrix) -> sp.csr_matrix:
     return csr
 
 
-def prepare_batches(features: Matrix, label: np.ndarray, *, num_batches: int, device: str
-                    ) -> list[SparseBatch]:
+def _tensor(m: sp.csr_matrix, dtype: torch.dtype, device: str) -> torch.Tensor:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "sparse CSR support is in beta"
+        return torch.sparse_csr_tensor(
+            torch.from_numpy(np.asarray(m.indptr, dtype=np.int64)),
+            torch.from_numpy(np.asarray(m.indices, dtype=np.int64)),
+            torch.from_numpy(np.asarray(m.data)).to(dtype), size=m.shape, device=device)
+
+
+def prepare_batches(features: Matrix, label: np.ndarray, *, num_batches: int, device: str,
+                    dtype: torch.dtype = torch.float32) -> list[SparseBatch]:
     """Split a shard into ``num_batches`` nearly equal contiguous batches (empty ones dropped).
 
     Every rank is given the same ``num_batches`` so that all ranks take the same number of
@@ -84,17 +91,18 @@ def prepare_batches(features: Matrix, label: np.ndarray, *, num_batches: int, de
         if stop <= start:
             continue
         lo, hi = int(indptr[start]), int(indptr[stop])
-        counts = np.diff(indptr[start:stop + 1])
-        rows = np.repeat(np.arange(stop - start, dtype=np.int64), counts)
-        ids = np.asarray(csr.indices[lo:hi], dtype=np.int64)
-        cols, local = np.unique(ids, return_inverse=True)
+        cols, local = np.unique(np.asarray(csr.indices[lo:hi], dtype=np.int64), return_inverse=True)
+        values = np.asarray(csr.data[lo:hi], dtype=np.float64)
+        x = sp.csr_matrix((values, local.ravel(), indptr[start:stop + 1] - lo),
+                          shape=(int(stop - start), len(cols)))
+        x_sq = sp.csr_matrix((values * values, x.indices, x.indptr), shape=x.shape)
         out.append(SparseBatch(
-            rows=torch.from_numpy(rows).to(device),
-            local=torch.from_numpy(local.astype(np.int64)).to(device),
-            values=torch.from_numpy(np.ascontiguousarray(csr.data[lo:hi], dtype=np.float32)).to(device),
             cols=torch.from_numpy(cols).to(device),
-            features=torch.from_numpy(ids).to(device),
-            label=torch.from_numpy(np.asarray(label[start:stop], dtype=np.float32)).to(device),
+            x=_tensor(x, dtype, device),
+            x_sq=_tensor(x_sq, dtype, device),
+            xt=_tensor(x.T.tocsr(), dtype, device),
+            xt_sq=_tensor(x_sq.T.tocsr(), dtype, device),
+            label=torch.from_numpy(np.asarray(label[start:stop])).to(device=device, dtype=dtype),
             num_rows=int(stop - start),
         ))
     return out

@@ -55,7 +55,7 @@ def _wd(term: str, default: float) -> Float:
 
 def _method(term: str) -> Choice:
     return Choice(
-        f"The initialization method for the {term} term(s): normal (bias-free Gaussian with "
+        f"The initialization method for the {term} term(s): normal (zero-mean Gaussian with "
         f"{term}_init_sigma), uniform (in [-{term}_init_scale, +{term}_init_scale]) or constant "
         f"({term}_init_value).",
         _INIT_METHODS,

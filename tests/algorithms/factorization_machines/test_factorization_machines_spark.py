@@ -23,7 +23,8 @@ def _frame(spark: Any, split: str, rows: int) -> Any:
 
     schema = StructType([StructField("id", LongType()), StructField("onehot", VectorUDT()),
                          StructField("rating", DoubleType())])
-    df = spark.range(0, rows, numPartitions=2).mapInArrow(lambda it: arrow_rows(it, split, RATINGS), schema).cache()
+    ids = spark.range(0, rows, numPartitions=2)
+    df = ids.mapInArrow(lambda it: arrow_rows(it, split, RATINGS), schema).cache()
     df.count()
     return df
 

@@ -117,8 +117,7 @@ def test_hand_written_gradients_match_autograd(predictor_type: str) -> None:
     rng = np.random.default_rng(0)
     x = sp.random(20, 7, density=0.4, random_state=1, dtype=np.float32, format="csr")
     y = (rng.random(20) < 0.5).astype(np.float64)
-    batch = prepare_batches(x, y, num_batches=1, device="cpu")[0]
-    batch.values, batch.label = batch.values.double(), batch.label.double()
+    batch = prepare_batches(x, y, num_batches=1, device="cpu", dtype=torch.float64)[0]
     table = torch.tensor(rng.normal(size=(7, 4)), dtype=torch.float64, requires_grad=True)
     w0 = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)
     dense = torch.tensor(x.toarray(), dtype=torch.float64)

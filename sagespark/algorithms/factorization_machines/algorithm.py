@@ -61,7 +61,15 @@ class FactorizationMachines(Algorithm):
         OutputField("score", "double"),
         OutputField("predicted_label", "double"),
     )
+    """Every output a model can write (the binary classifier's); :meth:`output_fields` gives a model's own."""
     channels: ClassVar[tuple[str, ...]] = ("train", "test")
+
+    @classmethod
+    def output_fields(cls, hp: Hyperparameters | Mapping[str, Any] | None) -> tuple[OutputField, ...]:
+        # SageMaker's regressor answers with the score alone.
+        if hp is not None and hp["predictor_type"] == "regressor":
+            return cls.outputs[:1]
+        return cls.outputs
 
     @classmethod
     def infer_hyperparameters(cls, hp: Hyperparameters, train: ChannelData) -> Hyperparameters:

@@ -31,9 +31,8 @@ class FMPredictor(Predictor):
     """Scores rows with a trained factorization machine.
 
     The regressor's ``score`` is the predicted value. The binary classifier's ``score`` is
-    ``sigmoid(ŷ)`` and ``predicted_label`` is 1 when the score is ≥ 0.5, as SageMaker defines them.
-    The Spark schema has one fixed set of output columns per algorithm, so the regressor fills
-    ``predicted_label`` with its ``score`` too (SageMaker's regressor response has no label).
+    ``sigmoid(ŷ)`` and ``predicted_label`` is 1 when the score is ≥ 0.5, as SageMaker defines them;
+    the regressor, like SageMaker's, answers with ``score`` alone.
     """
 
     def __init__(self, state: FMState) -> None:
@@ -74,4 +73,4 @@ class FMPredictor(Predictor):
         score = self.scores(batch["features"])
         if self.state.predictor_type == "binary_classifier":
             return {"score": score, "predicted_label": (score >= 0.5).astype(np.float64)}
-        return {"score": score, "predicted_label": score.copy()}
+        return {"score": score}

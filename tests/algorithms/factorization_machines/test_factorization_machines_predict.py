@@ -39,6 +39,15 @@ def test_regressor_score_is_the_fm_equation_for_dense_and_sparse_rows() -> None:
     np.testing.assert_allclose(predictor.predict({"features": sparse})["score"], expected, rtol=1e-5)
 
 
+def test_regressor_answers_with_the_score_alone_as_sagemaker_does() -> None:
+    out = FMPredictor(_state()).predict({"features": np.ones((3, 5), dtype=np.float32)})
+    assert list(out) == ["score"]
+    hp = FactorizationMachines.hyperparameters.from_dict({"num_factors": 3, "predictor_type": "regressor"})
+    assert [f.name for f in FactorizationMachines.output_fields(hp)] == ["score"]
+    hp = hp.replace(predictor_type="binary_classifier")
+    assert [f.name for f in FactorizationMachines.output_fields(hp)] == ["score", "predicted_label"]
+
+
 def test_classifier_score_is_a_probability_and_label_thresholds_at_one_half() -> None:
     state = _state("binary_classifier")
     x = np.random.default_rng(2).normal(size=(50, 5)).astype(np.float32)

@@ -21,6 +21,7 @@ import json
 import logging
 import os
 from collections.abc import Awaitable, Callable, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sagespark.hosting.config import ServerConfig
@@ -69,6 +70,9 @@ class InvocationsApp:
         self.invoker = Invoker(model, default_accept=config.default_accept)
         self._execution_parameters = json.dumps(config.execution_parameters()).encode()
         self._model_info = json.dumps(model.describe()).encode()
+        # Large predictions leave the event loop (so /ping answers while they run) for ONE thread: the
+        # predictor's numpy work already uses the cores, and more threads would only contend for them.
+        self._predict_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sagespark-predict")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -129,7 +133,9 @@ class InvocationsApp:
             result = self.invoker.invoke(body, content_type, accept)
         else:
             loop = asyncio.get_running_loop()
-            result = await loop.run_in_executor(None, self.invoker.invoke, body, content_type, accept)
+            result = await loop.run_in_executor(
+                self._predict_thread, self.invoker.invoke, body, content_type, accept
+            )
         await _respond(send, result)
 
 

@@ -56,11 +56,16 @@ def fitted(request: pytest.FixtureRequest, spark: Any, tmp_path_factory: pytest.
     return Fitted(name, example, est, est.fit(train), train, test, tmp)
 
 
+def _fields(model: SageMakerModel) -> tuple[Any, ...]:
+    """The outputs this model writes (they may depend on its hyperparameters, e.g. predictor_type)."""
+    return model.sagemaker_algorithm.output_fields(model.hyperparameters)
+
+
 def _outputs(df: Any, model: SageMakerModel) -> dict[str, np.ndarray]:
     """The output columns of a transformed DataFrame, in row order, keyed by output name."""
     rows = df.collect()
     out: dict[str, np.ndarray] = {}
-    for field in model.sagemaker_algorithm.outputs:
+    for field in _fields(model):
         column = model.getOrDefault(output_param_name(field.name))
         if field.verbose or column not in df.columns:
             continue
@@ -105,7 +110,7 @@ def test_output_schema_is_input_schema_plus_declared_outputs(fitted: Fitted) -> 
 
     kinds = {"double": DoubleType(), "vector": VectorUDT(), "string": StringType()}
     out = fitted.model.transform(fitted.test)
-    declared = [f for f in fitted.model.sagemaker_algorithm.outputs if not f.verbose]
+    declared = [f for f in _fields(fitted.model) if not f.verbose]
     assert out.schema.fields[: len(fitted.test.schema)] == fitted.test.schema.fields
     added = out.schema.fields[len(fitted.test.schema) :]
     assert [(f.name, f.dataType) for f in added] == [(f.name, kinds[f.kind]) for f in declared]
@@ -144,7 +149,7 @@ def test_output_columns_can_be_renamed(fitted: Fitted) -> None:
     for field in model.sagemaker_algorithm.outputs:
         getattr(model, "set" + pascal_case(output_param_name(field.name)))("my_" + field.name)
     out = model.transform(fitted.test)
-    for field in model.sagemaker_algorithm.outputs:
+    for field in _fields(model):
         assert ("my_" + field.name in out.columns) != field.verbose
     assert fitted.model.getOrDefault(output_param_name(model.sagemaker_algorithm.outputs[0].name)) == (
         model.sagemaker_algorithm.outputs[0].name

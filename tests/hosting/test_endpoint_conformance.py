@@ -130,7 +130,8 @@ def test_endpoint_equals_model_transform(
         )
         client = EndpointModel(endpointUrl=endpoint.url, outputColPrefix="ep_")
     model = estimator_for(name).model_class.from_artifact(str(directory))
-    outputs = [f.name for f in all_algorithms()[name].outputs if not f.verbose]
+    fields = model.sagemaker_algorithm.output_fields(model.hyperparameters)
+    outputs = [f.name for f in fields if not f.verbose]
     local = {r.id: r for r in model.transform(frame).select("id", *outputs).collect()}
     remote = client.transform(frame).collect()
     assert len(remote) == len(x)

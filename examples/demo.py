@@ -12,6 +12,7 @@ import os
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -80,8 +81,15 @@ def main() -> None:
             sample = points[:3].astype(np.float32)
             answer = endpoint.predict(sample, content_type="text/csv", accept="application/json")
             print(f"[3] endpoint {endpoint.url}/invocations answered: {answer}")
-            curl = f"curl -s -H 'Content-Type: text/csv' --data '{','.join(f'{v:.3f}' for v in sample[0])}' "
-            print(f"    try it yourself while it runs: {curl}{endpoint.url}/invocations")
+            # The same call as any HTTP client makes it: SageMaker's /invocations contract.
+            csv_row = ",".join(f"{v:.3f}" for v in sample[0])
+            request = urllib.request.Request(
+                f"{endpoint.url}/invocations", data=csv_row.encode(),
+                headers={"Content-Type": "text/csv", "Accept": "application/json"},
+            )
+            with urllib.request.urlopen(request) as response:
+                print(f"    curl -H 'Content-Type: text/csv' --data '{csv_row}' {endpoint.url}/invocations")
+                print(f"    -> {response.status} {response.read().decode()}")
     spark.stop()
 
 

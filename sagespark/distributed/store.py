@@ -26,6 +26,7 @@ Examples
 from __future__ import annotations
 
 import atexit
+import contextlib
 import datetime as _dt
 import os
 import re
@@ -71,12 +72,11 @@ def _resolve(uri: str) -> tuple[pafs.FileSystem, str]:
     local = _local_path(uri)
     if local is not None:
         return pafs.LocalFileSystem(), local
-    try:
-        # pyarrow's native filesystems (file, s3, gs, hdfs, abfs) are the fastest and need no extra package.
+    # pyarrow's native filesystems (file, s3, gs, hdfs, abfs) are the fastest and need no extra package;
+    # any other scheme (memory://, gcs via gcsfs, ...) goes to fsspec.
+    with contextlib.suppress(pa.ArrowInvalid):
         fs, path = pafs.FileSystem.from_uri(uri)
         return fs, path.rstrip("/") or "/"
-    except pa.ArrowInvalid:
-        pass  # not a scheme pyarrow knows natively: let fsspec try (memory://, gcs via gcsfs, ...)
     import fsspec
 
     try:

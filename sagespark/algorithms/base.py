@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Mapping, TypeAlias
 import numpy as np
 import scipy.sparse as sp
 
+from sagespark.errors import ArtifactError
 from sagespark.hyperparams import Hyperparameters
 
 if TYPE_CHECKING:
@@ -172,9 +173,21 @@ class Algorithm(ABC):
         Runs on every rank; only rank 0's result is saved.
         """
 
+    state_type: ClassVar[type] = object
+    """The type of ``TrainResult.state`` that :meth:`save` accepts."""
+
+    @classmethod
+    def save(cls, state: Any, directory: Path) -> None:
+        """Check that ``state`` is a :attr:`state_type`, then write it with :meth:`write_state`."""
+        if not isinstance(state, cls.state_type):
+            raise ArtifactError(
+                f"{cls.__name__} cannot save a {type(state).__name__}; expected {cls.state_type.__name__}."
+            )
+        cls.write_state(state, directory)
+
     @classmethod
     @abstractmethod
-    def save(cls, state: Any, directory: Path) -> None:
+    def write_state(cls, state: Any, directory: Path) -> None:
         """Write the model payload into ``directory`` (no pickle)."""
 
     @classmethod

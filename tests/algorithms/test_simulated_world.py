@@ -76,7 +76,7 @@ class _Failing(Algorithm):
         return TrainResult(None)
 
     @classmethod
-    def save(cls, state: Any, directory: Path) -> None:
+    def write_state(cls, state: Any, directory: Path) -> None:
         raise NotImplementedError
 
     @classmethod

@@ -100,7 +100,7 @@ class ToyAlgorithm(Algorithm):
         return TrainResult(state=state, metrics=metrics)
 
     @classmethod
-    def save(cls, state: Any, directory: Path) -> None:
+    def write_state(cls, state: Any, directory: Path) -> None:
         np.save(directory / "means.npy", state["means"], allow_pickle=False)
         np.save(directory / "rows_per_rank.npy", state["rows_per_rank"], allow_pickle=False)
 

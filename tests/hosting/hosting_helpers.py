@@ -92,7 +92,7 @@ class HostingTestSlow(Algorithm):
         return TrainResult(state={"dim": hp["feature_dim"]}, metrics={})
 
     @classmethod
-    def save(cls, state: Any, directory: Path) -> None:
+    def write_state(cls, state: Any, directory: Path) -> None:
         (directory / "slow.json").write_text(json.dumps(state))
 
     @classmethod

@@ -41,7 +41,7 @@ class Toy(Algorithm):
         raise NotImplementedError
 
     @classmethod
-    def save(cls, state: Any, directory: Path) -> None:
+    def write_state(cls, state: Any, directory: Path) -> None:
         raise NotImplementedError
 
     @classmethod

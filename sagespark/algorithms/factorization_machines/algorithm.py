@@ -52,6 +52,7 @@ class FactorizationMachines(Algorithm):
     """SageMaker Factorization Machines: bias + linear + pairwise factor terms, sparse first."""
 
     name: ClassVar[str] = "factorization-machines"
+    state_type: ClassVar[type] = FMState
     hyperparameters: ClassVar[type[Hyperparameters]] = FactorizationMachinesHyperparameters
     inputs: ClassVar[tuple[InputField, ...]] = (
         InputField("features", "vector", "featuresCol"),
@@ -84,10 +85,7 @@ class FactorizationMachines(Algorithm):
         return train_fm(ctx, data, hp)
 
     @classmethod
-    def save(cls, state: Any, directory: Path) -> None:
-        if not isinstance(state, FMState):
-            raise ArtifactError(f"Factorization Machines cannot save a {type(state).__name__}; "
-                                "expected FMState.")
+    def write_state(cls, state: Any, directory: Path) -> None:
         save_state(state, directory)
 
     @classmethod

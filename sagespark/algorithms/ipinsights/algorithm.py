@@ -32,7 +32,6 @@ from sagespark.algorithms.base import (
 from sagespark.algorithms.ipinsights.hyperparameters import IPInsightsHyperparameters
 from sagespark.algorithms.ipinsights.predict import IPInsightsPredictor, load_state, save_state
 from sagespark.algorithms.ipinsights.train import IPInsightsState, train_ipinsights
-from sagespark.errors import ArtifactError
 from sagespark.hyperparams import Hyperparameters
 
 if TYPE_CHECKING:
@@ -51,6 +50,7 @@ class IPInsights(Algorithm):
     """
 
     name: ClassVar[str] = "ipinsights"
+    state_type: ClassVar[type] = IPInsightsState
     hyperparameters: ClassVar[type[Hyperparameters]] = IPInsightsHyperparameters
     inputs: ClassVar[tuple[InputField, ...]] = (
         InputField("entity", "string", "entityCol"),
@@ -69,11 +69,7 @@ class IPInsights(Algorithm):
         return train_ipinsights(ctx, data, hp)
 
     @classmethod
-    def save(cls, state: Any, directory: Path) -> None:
-        if not isinstance(state, IPInsightsState):
-            raise ArtifactError(
-                f"IP Insights cannot save a {type(state).__name__}; expected IPInsightsState."
-            )
+    def write_state(cls, state: Any, directory: Path) -> None:
         save_state(state, directory)
 
     @classmethod

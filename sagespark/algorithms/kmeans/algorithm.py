@@ -23,7 +23,6 @@ from sagespark.algorithms.base import Algorithm, ChannelData, OutputField, Predi
 from sagespark.algorithms.kmeans.hyperparameters import KMeansHyperparameters
 from sagespark.algorithms.kmeans.predict import KMeansPredictor, load_centers, save_centers
 from sagespark.algorithms.kmeans.train import KMeansState, train_kmeans
-from sagespark.errors import ArtifactError
 from sagespark.hyperparams import Hyperparameters
 
 if TYPE_CHECKING:
@@ -37,6 +36,7 @@ class KMeans(Algorithm):
     """SageMaker K-Means: streaming mini-batch k-means per worker, reduced to ``k`` centres."""
 
     name: ClassVar[str] = "kmeans"
+    state_type: ClassVar[type] = KMeansState
     hyperparameters: ClassVar[type[Hyperparameters]] = KMeansHyperparameters
     outputs: ClassVar[tuple[OutputField, ...]] = (
         OutputField("closest_cluster", "double"),
@@ -50,9 +50,7 @@ class KMeans(Algorithm):
         return train_kmeans(ctx, data, hp)
 
     @classmethod
-    def save(cls, state: Any, directory: Path) -> None:
-        if not isinstance(state, KMeansState):
-            raise ArtifactError(f"K-Means cannot save a {type(state).__name__}; expected KMeansState.")
+    def write_state(cls, state: Any, directory: Path) -> None:
         save_centers(state.centers, directory)
 
     @classmethod

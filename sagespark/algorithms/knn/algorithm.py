@@ -31,7 +31,6 @@ from sagespark.algorithms.base import (
 from sagespark.algorithms.knn.hyperparameters import KNNHyperparameters
 from sagespark.algorithms.knn.predict import KNNPredictor, KNNState, load_state, save_state
 from sagespark.algorithms.knn.train import train_knn
-from sagespark.errors import ArtifactError
 from sagespark.hyperparams import Hyperparameters
 
 if TYPE_CHECKING:
@@ -45,6 +44,7 @@ class KNN(Algorithm):
     """SageMaker k-NN: sampled training rows in one faiss index; vote (classifier) or mean (regressor)."""
 
     name: ClassVar[str] = "knn"
+    state_type: ClassVar[type] = KNNState
     hyperparameters: ClassVar[type[Hyperparameters]] = KNNHyperparameters
     inputs: ClassVar[tuple[InputField, ...]] = (
         InputField("features", "vector", "featuresCol"),
@@ -69,9 +69,7 @@ class KNN(Algorithm):
         return train_knn(ctx, data, hp)
 
     @classmethod
-    def save(cls, state: Any, directory: Path) -> None:
-        if not isinstance(state, KNNState):
-            raise ArtifactError(f"k-NN cannot save a {type(state).__name__}; expected KNNState.")
+    def write_state(cls, state: Any, directory: Path) -> None:
         save_state(state, directory)
 
     @classmethod

@@ -27,7 +27,6 @@ from sagespark.algorithms.base import (
 from sagespark.algorithms.linear_learner.hyperparameters import LinearLearnerHyperparameters
 from sagespark.algorithms.linear_learner.predict import LinearLearnerPredictor, load_model, save_model
 from sagespark.algorithms.linear_learner.train import train_linear_learner
-from sagespark.errors import ArtifactError
 from sagespark.hyperparams import Hyperparameters
 
 if TYPE_CHECKING:
@@ -45,6 +44,7 @@ class LinearLearner(Algorithm):
     """SageMaker Linear Learner: binary, multiclass or regression linear models, many trained at once."""
 
     name: ClassVar[str] = "linear-learner"
+    state_type: ClassVar[type] = LinearLearnerPredictor
     hyperparameters: ClassVar[type[Hyperparameters]] = LinearLearnerHyperparameters
     inputs: ClassVar[tuple[InputField, ...]] = (
         InputField("features", "vector", "featuresCol"),
@@ -68,11 +68,7 @@ class LinearLearner(Algorithm):
         return train_linear_learner(ctx, data, hp)
 
     @classmethod
-    def save(cls, state: Any, directory: Path) -> None:
-        if not isinstance(state, LinearLearnerPredictor):
-            raise ArtifactError(
-                f"Linear Learner cannot save a {type(state).__name__}; expected LinearLearnerPredictor."
-            )
+    def write_state(cls, state: Any, directory: Path) -> None:
         save_model(state, directory)
 
     @classmethod

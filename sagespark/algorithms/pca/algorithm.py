@@ -23,7 +23,6 @@ from sagespark.algorithms.base import Algorithm, ChannelData, OutputField, Predi
 from sagespark.algorithms.pca.hyperparameters import DEFAULT_MINI_BATCH_SIZE, PCAHyperparameters
 from sagespark.algorithms.pca.predict import PCAPredictor, load_state, save_state
 from sagespark.algorithms.pca.train import PCAState, train_pca
-from sagespark.errors import ArtifactError
 from sagespark.hyperparams import Hyperparameters
 
 if TYPE_CHECKING:
@@ -37,6 +36,7 @@ class PCA(Algorithm):
     """SageMaker PCA: regular (exact covariance) or randomized (sketched) principal components."""
 
     name: ClassVar[str] = "pca"
+    state_type: ClassVar[type] = PCAState
     hyperparameters: ClassVar[type[Hyperparameters]] = PCAHyperparameters
     outputs: ClassVar[tuple[OutputField, ...]] = (OutputField("projection", "vector"),)
     channels: ClassVar[tuple[str, ...]] = ("train", "test")
@@ -55,9 +55,7 @@ class PCA(Algorithm):
         return train_pca(ctx, data, hp)
 
     @classmethod
-    def save(cls, state: Any, directory: Path) -> None:
-        if not isinstance(state, PCAState):
-            raise ArtifactError(f"PCA cannot save a {type(state).__name__}; expected PCAState.")
+    def write_state(cls, state: Any, directory: Path) -> None:
         save_state(state, directory)
 
     @classmethod

@@ -32,7 +32,6 @@ from sagespark.algorithms.random_cut_forest.forest import Forest
 from sagespark.algorithms.random_cut_forest.hyperparameters import RandomCutForestHyperparameters
 from sagespark.algorithms.random_cut_forest.predict import RandomCutForestPredictor
 from sagespark.algorithms.random_cut_forest.train import train_rcf
-from sagespark.errors import ArtifactError
 from sagespark.hyperparams import Hyperparameters
 
 if TYPE_CHECKING:
@@ -46,6 +45,7 @@ class RandomCutForest(Algorithm):
     """SageMaker Random Cut Forest: unsupervised anomaly scores (higher = more anomalous)."""
 
     name: ClassVar[str] = "randomcutforest"
+    state_type: ClassVar[type] = Forest
     hyperparameters: ClassVar[type[Hyperparameters]] = RandomCutForestHyperparameters
     inputs: ClassVar[tuple[InputField, ...]] = (
         InputField("features", "vector", "featuresCol"),
@@ -62,9 +62,7 @@ class RandomCutForest(Algorithm):
         return train_rcf(ctx, data, hp)
 
     @classmethod
-    def save(cls, state: Any, directory: Path) -> None:
-        if not isinstance(state, Forest):
-            raise ArtifactError(f"Random Cut Forest cannot save a {type(state).__name__}; expected Forest.")
+    def write_state(cls, state: Any, directory: Path) -> None:
         state.save(directory)
 
     @classmethod

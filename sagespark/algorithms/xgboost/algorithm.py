@@ -31,7 +31,6 @@ from sagespark.algorithms.base import (
 from sagespark.algorithms.xgboost.hyperparameters import XGBoostHyperparameters
 from sagespark.algorithms.xgboost.predict import XGBoostPredictor, load_model, outputs_for, save_model
 from sagespark.algorithms.xgboost.train import XGBoostState, train_xgboost
-from sagespark.errors import ArtifactError
 from sagespark.hyperparams import Hyperparameters
 
 if TYPE_CHECKING:
@@ -45,6 +44,7 @@ class XGBoost(Algorithm):
     """SageMaker XGBoost: gradient-boosted trees trained with XGBoost's own collective."""
 
     name: ClassVar[str] = "xgboost"
+    state_type: ClassVar[type] = XGBoostState
     hyperparameters: ClassVar[type[Hyperparameters]] = XGBoostHyperparameters
     inputs: ClassVar[tuple[InputField, ...]] = (
         InputField("features", "vector", "featuresCol"),
@@ -74,9 +74,7 @@ class XGBoost(Algorithm):
         return train_xgboost(ctx, data, hp)
 
     @classmethod
-    def save(cls, state: Any, directory: Path) -> None:
-        if not isinstance(state, XGBoostState):
-            raise ArtifactError(f"XGBoost cannot save a {type(state).__name__}; expected XGBoostState.")
+    def write_state(cls, state: Any, directory: Path) -> None:
         save_model(state.model, state.info, directory)
 
     @classmethod

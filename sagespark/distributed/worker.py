@@ -9,7 +9,8 @@ Steps of one task:
 1. read the partition's Arrow batches once and split them by channel (the launcher tagged each row);
 2. decode each channel with :func:`sagespark.data.channels.channel_data_from_arrow`;
 3. infer hyperparameters (``feature_dim``) from the local data, and agree on them with every other rank
-   through ``BarrierTaskContext.allGather`` (rank 0's rendezvous address travels in the same message);
+   through rank 0's rendezvous store, whose address went round in a ``BarrierTaskContext.allGather``
+   that ran while steps 1 and 2 read the data;
 4. give ranks whose share of a channel is empty correctly shaped zero-row data, so they can still take
    part in every collective;
 5. run ``Algorithm.train`` in a :class:`TorchContext`;
@@ -35,6 +36,7 @@ import re
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -210,50 +212,94 @@ def _decode(spec: TaskSpec, rank: int, batches: Iterator[pa.RecordBatch]) -> dic
     return data
 
 
-def _rendezvous(
-    spec: TaskSpec, task: Any, rank: int, data: dict[str, ChannelData]
-) -> tuple[Hyperparameters, dict[str, ChannelData], Any]:
-    """Agree with every rank on hyperparameters and shapes; connect to rank 0's store.
+class _Rendezvous:
+    """Rank 0's store address, exchanged through Spark's barrier while the data is being read.
 
-    One ``allGather`` carries both each rank's view of its data and rank 0's rendezvous address.
-    Returns the agreed hyperparameters, the data with empty shares shaped, and the store (``None`` for a
-    world of one).
+    A ``BarrierTaskContext.allGather`` returns only when Spark's barrier coordinator answers, which its
+    tasks poll about once a second, so a gather costs up to a second whatever its size. One gather is
+    unavoidable (rank 0's store port is known only once it is bound), so it runs on a thread that
+    starts before the partition is read and finishes while the data streams in; everything else the
+    ranks exchange goes through the store itself, in milliseconds.
     """
+
+    def __init__(self, spec: TaskSpec, task: Any, rank: int) -> None:
+        self._spec, self._task, self._rank = spec, task, rank
+        self._store: Any = None
+        self._addresses: list[str] = []
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if spec.world_size == 1:
+            return
+        if rank == 0:
+            from sagespark.distributed.torch_context import create_master_store
+
+            # The OS picks the port as the store binds it: no window for another process to take it.
+            self._store = create_master_store(spec.world_size, _timeout(spec))
+        # Daemon: a task that fails while reading must not wait for a gather that will never finish.
+        self._thread = threading.Thread(target=self._gather, name="sagespark-rendezvous", daemon=True)
+        self._thread.start()
+
+    def _gather(self) -> None:
+        try:
+            address = ""
+            if self._store is not None:
+                host = self._task.getTaskInfos()[0].address.rsplit(":", 1)[0]
+                address = f"{host}:{self._store.port}"
+            self._addresses = list(self._task.allGather(json.dumps({"rank": self._rank, "address": address})))
+        except BaseException as err:  # re-raised on the task's own thread by store()
+            self._error = err
+
+    def store(self) -> Any:
+        """The rendezvous store (``None`` for a world of one), once every rank has joined the gather."""
+        if self._thread is None:
+            return None
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        if self._store is None:
+            from sagespark.distributed.torch_context import connect_store
+
+            found = [json.loads(m) for m in self._addresses]
+            host, port = next(m["address"] for m in found if m["rank"] == 0).rsplit(":", 1)
+            self._store = connect_store(host, int(port), self._spec.world_size, _timeout(self._spec))
+        return self._store
+
+
+def _exchange(store: Any, rank: int, world_size: int, message: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every rank's ``message``, in rank order, gathered through the rendezvous store."""
+    if store is None:
+        return [message]
+    store.set(f"sagespark/view/{rank}", json.dumps(message))
+    keys = [f"sagespark/view/{r}" for r in range(world_size)]
+    store.wait(keys)
+    return [json.loads(store.get(key)) for key in keys]
+
+
+def _agree(
+    spec: TaskSpec, store: Any, rank: int, data: dict[str, ChannelData]
+) -> tuple[Hyperparameters, dict[str, ChannelData]]:
+    """Agree with every rank on hyperparameters and shapes; give empty shares their agreed shape."""
     from sagespark.distributed.agreement import agree, fill_empty
-    from sagespark.distributed.torch_context import connect_store, create_master_store
 
     algorithm = spec.algorithm
     train = data["train"]
     hp = algorithm.infer_hyperparameters(spec.hyperparameters, train) if train.num_rows else None
-    store = None
-    address = ""
-    if spec.world_size > 1 and rank == 0:
-        # The OS picks the port as the store binds it: no window for another process to take it.
-        store = create_master_store(spec.world_size, _timeout(spec))
-        address = f"{task.getTaskInfos()[0].address.rsplit(':', 1)[0]}:{store.port}"
-    message = {
-        "rank": rank,
-        "address": address,
-        "data": _summary(data),
-        "hp": None if hp is None else hp.to_wire(),
-    }
-    gathered = sorted((json.loads(m) for m in task.allGather(json.dumps(message))), key=lambda v: v["rank"])
-    agreed = agree(algorithm, spec.channels, gathered)
+    message = {"rank": rank, "data": _summary(data), "hp": None if hp is None else hp.to_wire()}
+    agreed = agree(algorithm, spec.channels, _exchange(store, rank, spec.world_size, message))
     if hp is None or hp.to_wire() != agreed.hyperparameters:
         # A rank without training rows adopts what the others inferred.
         hp = algorithm.hyperparameters.from_wire(agreed.hyperparameters)
-    if spec.world_size > 1 and store is None:
-        host, port = gathered[0]["address"].rsplit(":", 1)
-        store = connect_store(host, int(port), spec.world_size, _timeout(spec))
-    return hp, fill_empty(data, agreed), store
+    return hp, fill_empty(data, agreed)
 
 
 def _run(spec: TaskSpec, task: Any, rank: int, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     from sagespark.distributed.torch_context import TorchContext
 
     algorithm = spec.algorithm
+    rendezvous = _Rendezvous(spec, task, rank)
     data = _decode(spec, rank, batches)
-    hp, data, store = _rendezvous(spec, task, rank, data)
+    store = rendezvous.store()
+    hp, data = _agree(spec, store, rank, data)
     device = _device(spec, task, rank)
     with TorchContext(
         rank, spec.world_size, store=store, device=device, seed=spec.seed, timeout=_timeout(spec)

@@ -22,4 +22,5 @@ fi
 extra=""
 [ "${1:-}" = "--dev" ] && extra="[dev]"
 .venv/bin/python -m pip install -q -e ".${extra}"
+bash bridge/build.sh .venv/bin/python
 echo "sagespark is installed in .venv"

@@ -9,8 +9,7 @@ Steps of one task:
 1. read the partition's Arrow batches once and split them by channel (the launcher tagged each row);
 2. decode each channel with :func:`sagespark.data.channels.channel_data_from_arrow`;
 3. infer hyperparameters (``feature_dim``) from the local data, and agree on them with every other rank
-   through rank 0's rendezvous store, whose address went round in a ``BarrierTaskContext.allGather``
-   that ran while steps 1 and 2 read the data;
+   through the rendezvous store (:mod:`sagespark.distributed.rendezvous`);
 4. give ranks whose share of a channel is empty correctly shaped zero-row data, so they can still take
    part in every collective;
 5. run ``Algorithm.train`` in a :class:`TorchContext`;
@@ -36,7 +35,6 @@ import re
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -48,6 +46,7 @@ import pyarrow.compute as pc
 
 from sagespark.algorithms.base import Algorithm, ChannelData
 from sagespark.distributed.logtail import TRAIN_LOGGER, capture_worker_logs
+from sagespark.distributed.rendezvous import Rendezvous, exchange
 from sagespark.distributed.store import Store
 from sagespark.errors import DataFormatError, TrainingError
 from sagespark.hyperparams import Hyperparameters
@@ -91,6 +90,8 @@ class TaskSpec:
     use_gpu: bool
     seed: int = 0
     timeout_s: float = 1800.0
+    shards: bool = False  # the stage's input is the bridge's shard manifests, not the rows themselves
+    rendezvous: str | None = None  # host:port of the driver's store; None: rank 0's, via a barrier gather
 
 
 # -- failure reports ----------------------------------------------------------------------------
@@ -129,6 +130,9 @@ def decode_failure(text: str) -> dict[str, Any] | None:
 
 def _is_peer_failure(err: BaseException) -> bool:
     """Whether ``err`` looks like a collective failing because another rank went away."""
+    shm = sys.modules.get("sagespark.distributed.shm")  # loaded only if a shared-memory group existed
+    if shm is not None and isinstance(err, shm.CollectiveError):
+        return True
     dist = sys.modules.get("torch.distributed")
     if dist is None:  # torch never ran a collective in this process (and importing it takes seconds)
         return False
@@ -197,6 +201,10 @@ def _decode(spec: TaskSpec, rank: int, batches: Iterator[pa.RecordBatch]) -> dic
     """This rank's share of every channel, read once from Arrow."""
     from sagespark.data.channels import channel_data_from_arrow
 
+    if spec.shards:
+        from sagespark.data.training_shards import batches_from_shards
+
+        batches = batches_from_shards(batches)
     data: dict[str, ChannelData] = {}
     for name, names, parts in zip(spec.channels, spec.channel_inputs, _split_channels(spec, batches)):
         inputs = tuple(f for f in spec.algorithm.inputs if f.name in names)
@@ -212,69 +220,6 @@ def _decode(spec: TaskSpec, rank: int, batches: Iterator[pa.RecordBatch]) -> dic
     return data
 
 
-class _Rendezvous:
-    """Rank 0's store address, exchanged through Spark's barrier while the data is being read.
-
-    A ``BarrierTaskContext.allGather`` returns only when Spark's barrier coordinator answers, which its
-    tasks poll about once a second, so a gather costs up to a second whatever its size. One gather is
-    unavoidable (rank 0's store port is known only once it is bound), so it runs on a thread that
-    starts before the partition is read and finishes while the data streams in; everything else the
-    ranks exchange goes through the store itself, in milliseconds.
-    """
-
-    def __init__(self, spec: TaskSpec, task: Any, rank: int) -> None:
-        self._spec, self._task, self._rank = spec, task, rank
-        self._store: Any = None
-        self._addresses: list[str] = []
-        self._error: BaseException | None = None
-        self._thread: threading.Thread | None = None
-        if spec.world_size == 1:
-            return
-        if rank == 0:
-            from sagespark.distributed.torch_context import create_master_store
-
-            # The OS picks the port as the store binds it: no window for another process to take it.
-            self._store = create_master_store(spec.world_size, _timeout(spec))
-        # Daemon: a task that fails while reading must not wait for a gather that will never finish.
-        self._thread = threading.Thread(target=self._gather, name="sagespark-rendezvous", daemon=True)
-        self._thread.start()
-
-    def _gather(self) -> None:
-        try:
-            address = ""
-            if self._store is not None:
-                host = self._task.getTaskInfos()[0].address.rsplit(":", 1)[0]
-                address = f"{host}:{self._store.port}"
-            self._addresses = list(self._task.allGather(json.dumps({"rank": self._rank, "address": address})))
-        except BaseException as err:  # re-raised on the task's own thread by store()
-            self._error = err
-
-    def store(self) -> Any:
-        """The rendezvous store (``None`` for a world of one), once every rank has joined the gather."""
-        if self._thread is None:
-            return None
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        if self._store is None:
-            from sagespark.distributed.torch_context import connect_store
-
-            found = [json.loads(m) for m in self._addresses]
-            host, port = next(m["address"] for m in found if m["rank"] == 0).rsplit(":", 1)
-            self._store = connect_store(host, int(port), self._spec.world_size, _timeout(self._spec))
-        return self._store
-
-
-def _exchange(store: Any, rank: int, world_size: int, message: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every rank's ``message``, in rank order, gathered through the rendezvous store."""
-    if store is None:
-        return [message]
-    store.set(f"sagespark/view/{rank}", json.dumps(message))
-    keys = [f"sagespark/view/{r}" for r in range(world_size)]
-    store.wait(keys)
-    return [json.loads(store.get(key)) for key in keys]
-
-
 def _agree(
     spec: TaskSpec, store: Any, rank: int, data: dict[str, ChannelData]
 ) -> tuple[Hyperparameters, dict[str, ChannelData]]:
@@ -285,7 +230,7 @@ def _agree(
     train = data["train"]
     hp = algorithm.infer_hyperparameters(spec.hyperparameters, train) if train.num_rows else None
     message = {"rank": rank, "data": _summary(data), "hp": None if hp is None else hp.to_wire()}
-    agreed = agree(algorithm, spec.channels, _exchange(store, rank, spec.world_size, message))
+    agreed = agree(algorithm, spec.channels, exchange(store, rank, spec.world_size, message))
     if hp is None or hp.to_wire() != agreed.hyperparameters:
         # A rank without training rows adopts what the others inferred.
         hp = algorithm.hyperparameters.from_wire(agreed.hyperparameters)
@@ -296,7 +241,7 @@ def _run(spec: TaskSpec, task: Any, rank: int, batches: Iterator[pa.RecordBatch]
     from sagespark.distributed.torch_context import TorchContext
 
     algorithm = spec.algorithm
-    rendezvous = _Rendezvous(spec, task, rank)
+    rendezvous = Rendezvous(task, rank, spec.world_size, spec.rendezvous, _timeout(spec))
     data = _decode(spec, rank, batches)
     store = rendezvous.store()
     hp, data = _agree(spec, store, rank, data)

@@ -210,3 +210,35 @@ def test_training_on_gpu_uses_nccl(spark: Any, tmp_path: Path) -> None:
         use_gpu=True,
     )
     assert outcome.metrics["train:rows"] == 64 and outcome.metrics["train:feature_sum"] == x.sum()
+
+
+@pytest.mark.parametrize(
+    ("conf", "value"),
+    [("spark.sagespark.rendezvous", "barrier"), ("spark.sagespark.bridge.enabled", "false")],
+    ids=["rank-0-store-through-a-barrier-gather", "arrow-hand-off-without-the-bridge"],
+)
+def test_the_other_rendezvous_and_hand_off_give_the_same_outcome(
+    spark: Any, tmp_path: Path, conf: str, value: str
+) -> None:
+    x = _data(83, width=4)
+    labels = np.arange(29, dtype=np.float64)
+    channels = {"train": _frame(spark, x), "validation": _frame(spark, _data(29, width=4, offset=3), labels)}
+    store = Store.from_uri(tmp_path / "store")
+    default = train_on_spark(channels, ToyAlgorithm, _hp(), num_workers=2, store=store)
+    spark.conf.set(conf, value)
+    try:
+        other = train_on_spark(channels, ToyAlgorithm, _hp(), num_workers=2, store=store)
+    finally:
+        spark.conf.unset(conf)
+    assert other.metrics == default.metrics
+    assert other.hyperparameters == default.hyperparameters
+
+
+def test_an_unknown_rendezvous_mode_is_refused(spark: Any, tmp_path: Path) -> None:
+    spark.conf.set("spark.sagespark.rendezvous", "carrier-pigeon")
+    try:
+        with pytest.raises(ValueError, match="'driver' or 'barrier'"):
+            train_on_spark({"train": _frame(spark, _data(10))}, ToyAlgorithm, _hp(), num_workers=2,
+                           store=Store.from_uri(tmp_path / "store"))
+    finally:
+        spark.conf.unset("spark.sagespark.rendezvous")

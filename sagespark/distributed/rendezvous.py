@@ -122,8 +122,10 @@ class Rendezvous:
             return None
         if self._address is not None:
             if self._store is None:
-                self._store = _connect_to_driver(self._address, self._world_size)
-                self._store.set_timeout(self._timeout)
+                store = _connect_to_driver(self._address, self._world_size)
+                store.set_timeout(self._timeout)
+                _claim_rank(store, self._rank, str(self._task.taskAttemptId()))
+                self._store = store
             return self._store
         assert self._thread is not None
         self._thread.join()
@@ -149,6 +151,23 @@ def _connect_to_driver(address: str, world_size: int) -> Any:
             f"Could not reach the driver's rendezvous store at {address} ({err}). If executors cannot "
             f"open connections to the driver, set {RENDEZVOUS_CONF}=barrier."
         ) from err
+
+
+def _claim_rank(store: Any, rank: int, task_id: str) -> None:
+    """Take this rank's seat in the driver's store, or fail if an earlier attempt of the stage took it.
+
+    The driver's store serves one attempt of the stage: a retry (Spark re-runs a barrier stage whose
+    task failed) would find the views and gloo addresses of the dead attempt and hang until the timeout.
+    Python tasks cannot see the stage's attempt number, so the first task to sit in a rank's seat keeps
+    it and a later one fails at once, leaving the first attempt's error as the job's cause.
+    """
+    seat = f"sagespark/seat/{rank}"
+    holder = store.compare_set(seat, "", task_id).decode()
+    if holder != task_id:
+        raise RuntimeError(
+            f"Rank {rank}'s seat in the driver's rendezvous store is held by task {holder} of an earlier "
+            f"attempt of this stage; a retried training stage needs {RENDEZVOUS_CONF}=barrier."
+        )
 
 
 def exchange(store: Any, rank: int, world_size: int, message: dict[str, Any]) -> list[dict[str, Any]]:

@@ -4,10 +4,12 @@ Each rank sends a header row ``[-1, bias grad, row count, 0…]`` and one row ``
 per feature its batch touched; every rank gathers all of them and sums rows with the same id. The
 sum runs in rank order on every rank, so all replicas apply bit-identical updates.
 
-When the torch process group of :class:`~sagespark.distributed.torch_context.TorchContext` is up, the
-rows travel in a fixed-capacity buffer (the largest batch's row count, agreed once before training)
-through a single ``all_gather`` per step; any other context (threads in tests, a custom backend) goes
-through :meth:`TrainContext.allgather`.
+When the torch process group of :class:`~sagespark.distributed.torch_context.TorchContext` is up and
+its collectives are NCCL or gloo across hosts, the rows travel in a fixed-capacity buffer (the largest
+batch's row count, agreed once before training) through a single ``all_gather`` per step. Any other
+context goes through :meth:`TrainContext.allgather`: a TorchContext whose ranks share one host sends
+just the touched rows through shared memory (one copy in, one out, no padding), and threads in tests or
+a custom backend use their own.
 
 Examples
 --------
@@ -62,7 +64,8 @@ class GradientExchange:
         capacity = int(ctx.allreduce(np.array([float(capacity)]), op="max")[0]) if ctx.world_size > 1 \
             else capacity
         direct = (ctx.world_size > 1 and dist.is_available() and dist.is_initialized()
-                  and dist.get_world_size() == ctx.world_size)
+                  and dist.get_world_size() == ctx.world_size
+                  and not getattr(ctx, "shared_memory", False))
         return cls(ctx, width, capacity, device, direct=direct)
 
     def __call__(self, bias_grad: torch.Tensor, cols: torch.Tensor, rows: torch.Tensor, count: int

@@ -221,11 +221,14 @@ class Trainer:
         if ctx.world_size == 1:
             return grad_w, rows, grad_b, loss_sum, count
         if rows is None and self._torch_collectives:
-            # One flat float32 all_reduce on the tensors themselves (gloo, or NCCL on the GPU): no numpy
-            # round trip on the hot path.
+            # One flat float32 allreduce. NCCL reduces the device tensor in place; on the CPU the context
+            # reduces a zero-copy numpy view (through shared memory when every rank is on this host).
             count_t = torch.tensor([count], dtype=torch.float32, device=self.device)
             flat = torch.cat([grad_w.reshape(-1), grad_b, loss_sum.float(), count_t])
-            dist.all_reduce(flat)
+            if self.device.type == "cpu":
+                flat = torch.from_numpy(ctx.allreduce(flat.numpy()))
+            else:
+                dist.all_reduce(flat)
             size, cols, m = self.dim * self.columns, self.columns, self.s.num_models
             return (
                 flat[:size].view(self.dim, cols),

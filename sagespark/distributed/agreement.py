@@ -2,10 +2,10 @@
 
 Every rank decodes its own share of each channel and infers hyperparameters (``feature_dim``) from it.
 Those local views must agree, or collectives would mix arrays of different shapes (at best a cryptic
-backend error, at worst a hang). The ranks exchange a short JSON summary through rank 0's
-rendezvous store (:mod:`sagespark.distributed.worker`); every rank then runs :func:`agree` on the same list, so every rank
-reaches the same verdict and raises the same error. Ranks whose share of a channel is empty adopt the
-agreed shapes (:func:`fill_empty`) and still take part in every collective.
+backend error, at worst a hang). The ranks exchange a short JSON summary through the rendezvous
+store (:mod:`sagespark.distributed.rendezvous`); every rank then runs :func:`agree` on the same list,
+so every rank reaches the same verdict and raises the same error. Ranks whose share of a channel is
+empty adopt the agreed shapes (:func:`fill_empty`) and still take part in every collective.
 
 Examples
 --------

@@ -6,7 +6,8 @@ Decodes ``--rows`` rows of 100-dimensional vectors, dense and 1%-sparse, arrivin
 row becomes a pyspark ``Vector`` (``VectorUDT.deserialize``, what a ``Row`` holds) and ``toArray()``,
 then the rows are stacked. The per-row path is timed on at most ``--naive-rows`` rows and reported as
 a rate. ``--spark`` adds the same comparison end to end in ``local[2]`` (``mapInArrow`` vs
-``rdd.mapPartitions`` over Rows).
+``rdd.mapPartitions`` over Rows) and the Scala bridge's training shards, which is how a fit reads
+its data (best of 3 each).
 
 Usage::
 
@@ -104,6 +105,12 @@ def _spark_fast(iterator: Any) -> Any:
     yield pa.RecordBatch.from_arrays([pa.array([data.num_rows], pa.int64())], ["n"])
 
 
+def _spark_bridge(iterator: Any) -> Any:
+    from sagespark.data.training_shards import batches_from_shards
+
+    yield from _spark_fast(batches_from_shards(iterator))
+
+
 def _spark_slow(rows: Any) -> Any:
     arrays = [r.features.toArray() for r in rows]
     yield len(np.stack(arrays)) if arrays else 0
@@ -135,20 +142,31 @@ def in_spark(rows: int) -> None:
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
+    from pyspark.ml.functions import vector_to_array
+    from pyspark.sql import DataFrame
+
+    from sagespark.bridge import training_shards
+
+    bridge = training_shards(spark)
     schema = StructType([StructField("features", VectorUDT())])
     for label, sparse in (("dense", False), ("sparse", True)):
         df = spark.range(rows, numPartitions=2).mapInArrow(_generate(sparse), schema).cache()
         df.count()
-        start = time.perf_counter()
-        n_fast = df.mapInArrow(_spark_fast, "n long").groupBy().sum("n").collect()[0][0]
-        fast = time.perf_counter() - start
+        # What the launcher sends without the bridge: dense vectors as float32 arrays, sparse as vectors.
+        arrow_input = df if sparse else df.select(vector_to_array("features", "float32").alias("features"))
+
+        def count(frame: Any, fn: Callable[[Any], Any]) -> int:
+            return int(frame.mapInArrow(fn, "n long").groupBy().sum("n").collect()[0][0])
+
+        fast = best_of(3, lambda f=arrow_input: count(f, _spark_fast))
+        shards = best_of(3, lambda d=df: count(DataFrame(bridge.export(d._jdf), spark), _spark_bridge))
         start = time.perf_counter()
         n_slow = df.rdd.mapPartitions(_spark_slow).sum()
         slow = time.perf_counter() - start
-        assert n_fast == n_slow == rows
+        assert count(arrow_input, _spark_fast) == n_slow == rows
         print(
-            f"spark {label:<7} mapInArrow {fast:8.2f}s   Rows → toArray {slow:8.2f}s   "
-            f"speed-up {slow / fast:5.1f}x"
+            f"spark {label:<7} bridge shards {shards:6.2f}s   mapInArrow {fast:6.2f}s   "
+            f"Rows → toArray {slow:7.2f}s   bridge speed-up over Arrow {fast / shards:4.2f}x"
         )
         df.unpersist()
     spark.stop()

@@ -28,29 +28,24 @@ private[bridge] final class ShardSection(val file: File) extends AutoCloseable {
   def putFloat(v: Float): Unit = { room(4); buffer.putFloat(v) }
   def putDouble(v: Double): Unit = { room(8); buffer.putDouble(v) }
 
-  /** Every element of `values` as float32: the bulk path of dense rows (one bounds check a block). */
-  def putFloats(values: Array[Double]): Unit = {
-    var from = 0
-    while (from < values.length) {
-      room(4)
-      val upto = math.min(values.length, from + buffer.remaining / 4)
-      var at = buffer.position()
-      var j = from
-      while (j < upto) { buffer.putFloat(at, values(j).toFloat); at += 4; j += 1 }
-      buffer.position(at)
-      from = upto
-    }
-  }
+  /** Every element of `values` as float32: the bulk path of a row's values. */
+  def putFloats(values: Array[Double]): Unit =
+    bulk(values.length, 4)((at, j) => buffer.putFloat(at, values(j).toFloat))
 
-  /** Every element of `values`: the bulk path of sparse rows' indices. */
-  def putInts(values: Array[Int]): Unit = {
+  /** Every element of `values`: the bulk path of a sparse row's indices. */
+  def putInts(values: Array[Int]): Unit = bulk(values.length, 4)((at, j) => buffer.putInt(at, values(j)))
+
+  /** `count` values of `width` bytes each; `put(at, j)` stores value `j` at buffer offset `at`. Absolute
+    * puts within a block that is known to fit skip the per-value bounds check of relative puts.
+    */
+  private def bulk(count: Int, width: Int)(put: (Int, Int) => Unit): Unit = {
     var from = 0
-    while (from < values.length) {
-      room(4)
-      val upto = math.min(values.length, from + buffer.remaining / 4)
+    while (from < count) {
+      room(width)
+      val upto = math.min(count, from + buffer.remaining / width)
       var at = buffer.position()
       var j = from
-      while (j < upto) { buffer.putInt(at, values(j)); at += 4; j += 1 }
+      while (j < upto) { put(at, j); at += width; j += 1 }
       buffer.position(at)
       from = upto
     }

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 from sagespark.algorithms.base import Algorithm
 from sagespark.bridge import training_shards
+from sagespark.data.columns import dense_vector_columns
 from sagespark.distributed.rendezvous import RENDEZVOUS_CONF, DriverStore
 from sagespark.distributed.store import Store
 from sagespark.distributed.worker import (
@@ -131,7 +132,8 @@ def _union_channels(
 
     input_names = [f.name for f in algorithm.inputs]
     names = ("train", *[n for n in channels if n != "train"])
-    as_float_arrays = _dense_vector_inputs(channels["train"], algorithm) if float_arrays else set()
+    vectors = [f.name for f in algorithm.inputs if f.kind == "vector"]
+    as_float_arrays = dense_vector_columns(channels["train"], vectors) if float_arrays else set()
     present: list[tuple[str, ...]] = []
     parts = []
     for index, name in enumerate(names):
@@ -163,29 +165,6 @@ def _union_channels(
                 f"The {name!r} channel's input columns do not match the 'train' channel's types: {err}"
             ) from None
     return union, names, tuple(present)
-
-
-def _dense_vector_inputs(train: DataFrame, algorithm: type[Algorithm]) -> set[str]:
-    """Vector inputs whose first train row is a dense vector: they travel as ``array<float>``.
-
-    The JVM hands a dense vector to Arrow as a struct of four fields with float64 values; as a float32
-    array the same row is half the bytes and decodes without the struct's bookkeeping, which makes the
-    hand-off, the bound on every fit, markedly faster. Sparse data keeps the vector form (a dense array
-    of a sparse row could be huge); a sparse row in data that starts dense is still decoded correctly.
-    """
-    from pyspark.ml.linalg import DenseVector, VectorUDT
-
-    wanted = [
-        f.name for f in algorithm.inputs
-        if f.kind == "vector" and f.name in train.columns
-        and isinstance(train.schema[f.name].dataType, VectorUDT)
-    ]
-    if not wanted:
-        return set()
-    first = train.select(*wanted).head()
-    if first is None:
-        return set()
-    return {name for name in wanted if isinstance(first[name], DenseVector)}
 
 
 def _spread(union: DataFrame, num_workers: int, *, single_channel: bool) -> DataFrame:

@@ -1,6 +1,6 @@
 """The generic Spark ML Model: a fitted artifact that appends SageMaker's output columns to a DataFrame.
 
-``transform`` runs :func:`sagespark.ml.transform.predict_batches` in a ``mapInArrow`` stage: the same
+``transform`` runs :func:`sagespark.ml.transform.predict_arrays` as a scalar Arrow UDF: the same
 Predictor the HTTP endpoint serves, loaded once per Python worker. The output schema is the input schema
 plus one column per output, named after SageMaker's response fields unless renamed through the output
 column Params (``closestClusterCol``, ``projectionCol``, ...).
@@ -18,17 +18,18 @@ from __future__ import annotations
 
 import functools
 import uuid
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pyspark.ml import Model
 from pyspark.ml.util import MLReadable, MLWritable
-from pyspark.sql.types import StructField, StructType
+from pyspark.sql.types import StructType
 
 from sagespark.errors import ArtifactError, DataFormatError
 from sagespark.ml.params import AlgorithmParams
 from sagespark.ml.persistence import SageMakerModelReader, SageMakerModelWriter
-from sagespark.ml.transform import predict_batches
+from sagespark.ml.transform import predict_arrays
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -160,15 +161,24 @@ class SageMakerModel(AlgorithmParams, Model, MLWritable, MLReadable["SageMakerMo
 
     # -- transform ---------------------------------------------------------------------------
     def _transform(self, dataset: DataFrame) -> DataFrame:
+        from pyspark.ml.functions import vector_to_array
+        from pyspark.sql import functions as F
+        from pyspark.sql.functions import ArrowUDFType, arrow_udf
+
         from sagespark.data.channels import output_struct_fields
-        from sagespark.data.columns import select_inputs
+        from sagespark.data.columns import dense_vector_columns, input_columns
 
         algorithm = self.sagemaker_algorithm
         inputs = tuple(f for f in algorithm.inputs if f.used_for_prediction)
         columns = self._input_columns()
-        # Validates the input columns' types eagerly (names the column); the result is not used.
-        select_inputs(dataset, inputs, columns, for_training=False)
-        positions = {f.name: dataset.columns.index(columns[f.name]) for f in inputs}
+        # Checks the input columns' types eagerly (naming a wrong column) and converts them.
+        arguments = input_columns(dataset, inputs, columns, for_training=False)
+        sources = [columns.get(f.param) or columns.get(f.name) or f.name for f in inputs]
+        dense = dense_vector_columns(dataset, [s for f, s in zip(inputs, sources) if f.kind == "vector"])
+        arguments = [
+            vector_to_array(F.col(f"`{source}`"), "float32").alias(field.name) if source in dense else column
+            for field, source, column in zip(inputs, sources, arguments)
+        ]
 
         out_columns = self._output_columns()
         declared = algorithm.output_fields(self._hyperparameter_values())
@@ -181,23 +191,30 @@ class SageMakerModel(AlgorithmParams, Model, MLWritable, MLReadable["SageMakerMo
                 f"Output column '{clash[0]}' already exists in the DataFrame (or is named twice); "
                 f"choose another name with the output column Params {sorted(self._output_param_names())}."
             )
-        fields = [
-            StructField(name, f.dataType, f.nullable, f.metadata)
-            for f, name in zip(output_struct_fields(outputs), names)
-        ]
-        schema = StructType(list(dataset.schema.fields) + fields)
+        struct = StructType(output_struct_fields(outputs))
         function = functools.partial(
-            predict_batches,
+            predict_arrays,
             artifact_uri=self.artifact_uri,
             store_uri=self._store_uri,
             token=self._token,
             inputs=inputs,
-            positions=positions,
             outputs=outputs,
-            output_columns=names,
             verbose=bool(self.getOrDefault("verbose")) if self.hasParam("verbose") else False,
         )
-        return dataset.mapInArrow(function, schema)
+        with warnings.catch_warnings():
+            # PySpark prefers type hints to the explicit UDF type; a functools.partial has none.
+            warnings.filterwarnings("ignore", message=".*type hints for arrow UDF.*")
+            predict = arrow_udf(function, struct, ArrowUDFType.SCALAR)
+        # One UDF call per batch yields every output; Spark evaluates it once however many fields are
+        # taken from it. The temporary column's name cannot clash: it is checked against the columns.
+        temporary = "__sagespark_prediction__"
+        while temporary in taken:
+            temporary += "_"
+        predicted = dataset.withColumn(temporary, predict(*arguments))
+        out = predicted.select(
+            "*", *[F.col(temporary)[f.name].alias(name) for f, name in zip(outputs, names)]
+        )
+        return out.drop(temporary)
 
     def _output_param_names(self) -> list[str]:
         return [d.name for d in self._decls("output")]

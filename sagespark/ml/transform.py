@@ -1,31 +1,34 @@
 """Executor-side prediction for :meth:`SageMakerModel.transform`: module-level, never a closure over a model.
 
-Spark ships :func:`predict_batches` (bound to plain arguments with :func:`functools.partial`) to the
-Python workers of a ``mapInArrow`` stage. Each worker process loads the Predictor once per artifact URI
-(Spark reuses Python workers, so later tasks find it cached), decodes every Arrow batch in one go, and
-appends the output columns to the batch, so every input column and every row passes through in order.
+Spark ships :func:`predict_arrays` (bound to plain arguments with :func:`functools.partial`) to the
+Python workers as a scalar Arrow UDF: only the model's input columns travel to Python and only the
+outputs come back, as one struct; every other column stays in the JVM. Each worker process loads the
+Predictor once per artifact URI (Spark reuses Python workers, so later tasks find it cached) and decodes
+each Arrow batch in one go.
 
 Examples
 --------
 >>> import pyarrow as pa
->>> from sagespark.ml.transform import rename_inputs
->>> batch = pa.RecordBatch.from_pydict({"id": [1, 2], "f": [[0.0, 1.0], [2.0, 3.0]]})
->>> rename_inputs(batch, {"features": 1}).schema.names
-['features']
+>>> from sagespark.algorithms.base import InputField, OutputField
+>>> from sagespark.ml.transform import predict_arrays
+>>> predict_arrays(pa.array([[3.0, 4.0]]), artifact_uri="/models/m", store_uri=None, token="",
+...     inputs=(InputField("features", "vector", "featuresCol"),),
+...     outputs=(OutputField("score", "double"),), verbose=False)       # doctest: +SKIP
+<pyarrow.lib.StructArray object at ...>
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 if TYPE_CHECKING:
     from sagespark.algorithms.base import InputField, OutputField, Predictor
 
-__all__ = ["predict_batches", "load_cached_predictor", "rename_inputs"]
+__all__ = ["predict_arrays", "load_cached_predictor"]
 
 _PREDICTORS: OrderedDict[tuple[str, str | None, str], Predictor] = OrderedDict()
 _LOCK = threading.Lock()
@@ -56,55 +59,38 @@ def load_cached_predictor(artifact_uri: str, store_uri: str | None, token: str =
     return predictor
 
 
-def rename_inputs(batch: pa.RecordBatch, positions: dict[str, int]) -> pa.RecordBatch:
-    """The input columns at ``positions`` (by index, so duplicate names elsewhere cannot confuse it),
-    renamed to the algorithm's input names."""
-    names = list(positions)
-    return pa.RecordBatch.from_arrays([batch.column(positions[n]) for n in names], names=names)
-
-
-def predict_batches(
-    batches: Iterable[pa.RecordBatch],
-    *,
+def predict_arrays(
+    *columns: pa.Array,
     artifact_uri: str,
     store_uri: str | None,
     token: str,
     inputs: tuple[InputField, ...],
-    positions: dict[str, int],
     outputs: tuple[OutputField, ...],
-    output_columns: tuple[str, ...],
     verbose: bool,
-) -> Iterator[pa.RecordBatch]:
-    """``mapInArrow`` function: each input batch with the output columns appended.
+) -> pa.StructArray:
+    """Scalar Arrow UDF body: the input columns of one batch in, one struct of the outputs out.
 
     Parameters
     ----------
-    batches : Iterable[pyarrow.RecordBatch]
-        The partition, every column of the input DataFrame.
+    *columns : pyarrow.Array
+        One array per input of ``inputs``, in order.
     artifact_uri, store_uri, token : str
         Where the model artifact lives, the Store that reads it, and the model instance's cache token.
     inputs : tuple[InputField, ...]
-        The inputs the Predictor reads; ``positions`` gives each one's column index in the batch.
+        The inputs the Predictor reads.
     outputs : tuple[OutputField, ...]
-        The outputs to write, named ``output_columns`` in the result.
+        The outputs, the fields of the returned struct.
     verbose : bool
         Passed to ``Predictor.predict``.
     """
     from sagespark.data.channels import batch_from_arrow, outputs_to_arrow
 
     predictor = load_cached_predictor(artifact_uri, store_uri, token)
-    names = None
-    for batch in batches:
-        if batch.num_rows == 0:
-            continue  # nothing to predict, and an empty yield adds no rows
-        mapping = batch_from_arrow(rename_inputs(batch, positions), inputs)
-        predicted = predictor.predict(mapping, verbose=verbose)
-        out = outputs_to_arrow({f.name: predicted[f.name] for f in outputs}, outputs)
-        if out.num_rows != batch.num_rows:
-            raise RuntimeError(
-                f"The predictor returned {out.num_rows} rows for a batch of {batch.num_rows} rows."
-            )
-        if names is None:
-            names = list(batch.schema.names) + list(output_columns)
-        appended = [out.column(f.name) for f in outputs]
-        yield pa.RecordBatch.from_arrays(list(batch.columns) + appended, names=names)
+    batch = pa.RecordBatch.from_arrays(list(columns), names=[f.name for f in inputs])
+    predicted = predictor.predict(batch_from_arrow(batch, inputs), verbose=verbose)
+    out = outputs_to_arrow({f.name: predicted[f.name] for f in outputs}, outputs)
+    if out.num_rows != batch.num_rows:
+        raise RuntimeError(
+            f"The predictor returned {out.num_rows} rows for a batch of {batch.num_rows} rows."
+        )
+    return pa.StructArray.from_arrays(out.columns, fields=list(out.schema))

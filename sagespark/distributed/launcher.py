@@ -188,10 +188,13 @@ def _driver_store(spark: SparkSession, num_workers: int) -> DriverStore | None:
         raise ValueError(f"{RENDEZVOUS_CONF} must be 'driver' or 'barrier'; got {mode!r}.")
     if num_workers == 1 or mode == "barrier":
         return None
-    master = sc.master or ""
-    # Executors of a local master run on this machine; elsewhere they reach the driver by its host name.
-    host = "127.0.0.1" if master.startswith("local") else sc.getConf().get("spark.driver.host", "127.0.0.1")
-    return DriverStore.open(num_workers, host)
+    if (sc.master or "").startswith("local"):
+        # Executors of a local master run on this machine: the store listens on loopback only.
+        return DriverStore.open(num_workers, "127.0.0.1")
+    # Elsewhere executors reach the driver by its host name; it listens where Spark's driver does.
+    conf = sc.getConf()
+    host = conf.get("spark.driver.host", "127.0.0.1")
+    return DriverStore.open(num_workers, host, bind=conf.get("spark.driver.bindAddress", host))
 
 
 def _failure(err: Exception, algorithm: type[Algorithm]) -> TrainingError:

@@ -47,11 +47,11 @@ class DriverStore:
     address: str
 
     @classmethod
-    def open(cls, world_size: int, host: str) -> DriverStore:
-        """Listen on a port the OS picks; ``host`` is the name executors reach the driver by."""
+    def open(cls, world_size: int, host: str, bind: str | None = None) -> DriverStore:
+        """Listen on ``bind`` (default ``host``) at a port the OS picks; executors reach it at ``host``."""
         from sagespark.distributed.torch_context import create_master_store
 
-        store = create_master_store(world_size)
+        store = create_master_store(world_size, bind=bind or host)
         return cls(store, f"{host}:{store.port}")
 
     def close(self) -> None:
@@ -97,8 +97,9 @@ class Rendezvous:
         if rank == 0:
             from sagespark.distributed.torch_context import create_master_store
 
-            # The OS picks the port as the store binds it: no window for another process to take it.
-            self._store = create_master_store(world_size, timeout)
+            # Listen where Spark reaches this task (its own address), on a port the OS picks.
+            host = task.getTaskInfos()[0].address.rsplit(":", 1)[0]
+            self._store = create_master_store(world_size, timeout, bind=_bindable(host))
         # Daemon: a task that fails while reading must not wait for a gather that will never finish.
         self._thread = threading.Thread(target=self._gather, name="sagespark-rendezvous", daemon=True)
         self._thread.start()
@@ -136,6 +137,20 @@ class Rendezvous:
             host, port = next(m["address"] for m in found if m["rank"] == 0).rsplit(":", 1)
             self._store = connect_store(host, int(port), self._world_size, self._timeout)
         return self._store
+
+
+def _bindable(host: str) -> str:
+    """``host`` as an address this machine can listen on: itself, or every interface if it is a name
+    that resolves elsewhere (a NAT'd or aliased executor address)."""
+    import socket
+
+    try:
+        probe = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        with probe:
+            probe.bind((host, 0))
+        return host
+    except OSError:
+        return "0.0.0.0"
 
 
 def _connect_to_driver(address: str, world_size: int) -> Any:

@@ -21,6 +21,8 @@ array([1., 2.])
 from __future__ import annotations
 
 import datetime as _dt
+import os
+import socket
 from types import TracebackType
 from typing import Any
 
@@ -44,8 +46,14 @@ DEFAULT_TIMEOUT = _dt.timedelta(minutes=30)
 _OPS = {"sum": dist.ReduceOp.SUM, "max": dist.ReduceOp.MAX, "min": dist.ReduceOp.MIN}
 
 
-def create_master_store(world_size: int, timeout: _dt.timedelta = DEFAULT_TIMEOUT) -> dist.TCPStore:
-    """Rank 0's rendezvous store, listening on a port the OS picks (no race for a "free" port).
+def create_master_store(
+    world_size: int, timeout: _dt.timedelta = DEFAULT_TIMEOUT, *, bind: str = "127.0.0.1"
+) -> dist.TCPStore:
+    """A rendezvous store listening on ``bind`` (loopback unless told otherwise), on a port the OS picks.
+
+    The listening socket is bound here and handed over to the store (which owns it from then on),
+    because ``TCPStore`` itself listens on every interface; binding to port 0 also leaves no race for a
+    "free" port.
 
     Examples
     --------
@@ -53,7 +61,19 @@ def create_master_store(world_size: int, timeout: _dt.timedelta = DEFAULT_TIMEOU
     >>> store.port                                      # doctest: +SKIP
     41237
     """
-    return dist.TCPStore("0.0.0.0", 0, world_size, True, timeout, wait_for_workers=False)
+    family = socket.AF_INET6 if ":" in bind else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as listener:
+        listener.bind((bind, 0))
+        listener.listen(1024)
+        port = listener.getsockname()[1]
+        fd = listener.detach()  # the store closes it
+    try:
+        return dist.TCPStore(
+            bind, port, world_size, True, timeout, wait_for_workers=False, master_listen_fd=fd
+        )
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def connect_store(

@@ -34,7 +34,7 @@ BRIDGE_ENABLED_CONF = "spark.sagespark.bridge.enabled"
 """Spark conf: ``false`` keeps the bridge unused (default ``true``)."""
 _SHARDS_CLASS = "org.sagespark.bridge.TrainingShards"
 _lock = threading.Lock()
-_loaded: dict[int, Any] = {}  # id of the JVM SparkContext → the TrainingShards object, or None
+_loaded: dict[str, Any] = {}  # Spark application id → the TrainingShards object, or None
 
 
 def bridge_jar() -> Path:
@@ -51,7 +51,7 @@ def training_shards(spark: Any) -> Any | None:
     if str(spark.conf.get(BRIDGE_ENABLED_CONF, "true")).strip().lower() == "false":
         return None
     sc = spark.sparkContext
-    key = id(sc._jsc)
+    key = sc.applicationId  # a new SparkContext must add the jar for its executors again
     with _lock:
         if key not in _loaded:
             _loaded[key] = _load(sc)

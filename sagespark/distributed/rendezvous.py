@@ -74,7 +74,8 @@ class Rendezvous:
     Parameters
     ----------
     task : pyspark.BarrierTaskContext
-        This task's context (used in ``barrier`` mode only).
+        This task's context: its attempt id claims the rank's seat in the driver's store; in
+        ``barrier`` mode it also runs the gather.
     rank, world_size : int
         This rank and the number of ranks.
     address : str or None

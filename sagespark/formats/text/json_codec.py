@@ -30,6 +30,7 @@ from sagespark.formats.text.instances import instances_to_matrix, matrix_to_inst
 
 __all__ = [
     "decode_json",
+    "load_json",
     "decode_jsonlines",
     "encode_json_outputs",
     "encode_jsonlines_outputs",
@@ -42,7 +43,8 @@ __all__ = [
 _COMPACT = (",", ":")
 
 
-def _loads(body: bytes | memoryview | str, what: str) -> Any:
+def load_json(body: bytes | memoryview | str, what: str) -> Any:
+    """Parse JSON; a bad body is a :class:`DataFormatError` naming ``what`` and the byte offset."""
     try:
         return json.loads(bytes(body) if isinstance(body, memoryview) else body)
     except UnicodeDecodeError as err:
@@ -62,7 +64,7 @@ def decode_json(body: bytes | memoryview | str) -> np.ndarray | sp.csr_matrix:
     DataFormatError
         For invalid JSON (with line, column and offset) or a malformed instance (with its index).
     """
-    doc = _loads(body, "JSON body")
+    doc = load_json(body, "JSON body")
     if isinstance(doc, dict) and "instances" in doc:
         instances = doc["instances"]
         if not isinstance(instances, list):
@@ -108,11 +110,11 @@ def decode_jsonlines(body: bytes | memoryview | str) -> np.ndarray | sp.csr_matr
         instances = json.loads(b"[" + b",".join(lines) + b"]")
     except (json.JSONDecodeError, UnicodeDecodeError):
         for line, number in zip(lines, numbers):
-            _loads(line, f"JSON Lines line {number}")
+            load_json(line, f"JSON Lines line {number}")
         raise DataFormatError("JSON Lines body is not valid JSON.") from None
     if len(instances) != len(lines):  # a line holding "1, 2" would merge into the array
         for line, number in zip(lines, numbers):
-            value = _loads(line, f"JSON Lines line {number}")
+            value = load_json(line, f"JSON Lines line {number}")
             if not isinstance(value, (list, dict)):
                 raise DataFormatError(f"JSON Lines line {number}: expected an instance object or a list.")
         raise DataFormatError("JSON Lines body has a line that is not one instance.")
@@ -175,7 +177,7 @@ def decode_json_outputs(body: bytes | str, names: Sequence[str] | None = None) -
 
     Accepts ``{"<any key>": [rows]}`` (the response key is not needed) or a bare list of rows.
     """
-    doc = _loads(body, "JSON response")
+    doc = load_json(body, "JSON response")
     if isinstance(doc, dict):
         lists = [v for v in doc.values() if isinstance(v, list)]
         if len(lists) != 1:
@@ -192,7 +194,7 @@ def decode_jsonlines_outputs(body: bytes | str, names: Sequence[str] | None = No
     """Parse a JSON Lines response (one row object per line)."""
     raw = body.encode() if isinstance(body, str) else bytes(body)
     lines, _ = _split_lines(raw)
-    rows = _loads(b"[" + b",".join(lines) + b"]", "JSON Lines response") if lines else []
+    rows = load_json(b"[" + b",".join(lines) + b"]", "JSON Lines response") if lines else []
     return _columns(rows, names, "JSON Lines response")
 
 

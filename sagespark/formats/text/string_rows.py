@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from sagespark.errors import DataFormatError
+from sagespark.formats.text.json_codec import load_json
 from sagespark.formats.text.media import (
     CSV,
     JSON,
@@ -137,18 +138,6 @@ def _instances(
     return _columns(rows, names)
 
 
-def _loads(data: bytes, what: str) -> Any:
-    try:
-        return json.loads(data)
-    except UnicodeDecodeError as err:
-        raise DataFormatError(f"{what} is not valid UTF-8 at byte offset {err.start}.") from None
-    except json.JSONDecodeError as err:
-        raise DataFormatError(
-            f"{what} is not valid JSON: {err.msg} at line {err.lineno}, column {err.colno} "
-            f"(byte offset {err.pos})."
-        ) from None
-
-
 def decode_string_rows(
     body: bytes | memoryview | str, content_type: str | MediaType, *, names: Sequence[str]
 ) -> dict[str, np.ndarray]:
@@ -166,7 +155,7 @@ def decode_string_rows(
     if media.name == CSV:
         return _csv_rows(raw, names)
     if media.name == JSON:
-        doc = _loads(raw, "JSON body")
+        doc = load_json(raw, "JSON body")
         if isinstance(doc, dict) and "instances" in doc:
             return _instances(doc["instances"], names, None)
         if isinstance(doc, list) and doc and all(isinstance(v, str) for v in doc):
@@ -176,7 +165,7 @@ def decode_string_rows(
         numbered = [(i, line) for i, line in enumerate(raw.splitlines(), start=1) if line.strip()]
         if not numbered:
             raise DataFormatError("JSON Lines body is empty: expected one instance per line.")
-        instances = [_loads(line, f"JSON Lines line {i}") for i, line in numbered]
+        instances = [load_json(line, f"JSON Lines line {i}") for i, line in numbered]
         return _instances(instances, names, [f"line {i}" for i, _ in numbered])
     raise UnsupportedMediaType(
         f"Content type {media.name!r} cannot carry string rows ({', '.join(names)}); use one of "

@@ -10,7 +10,7 @@ logged per epoch; the test channel is scored at the end with the same predictor 
 Examples
 --------
 >>> import numpy as np
->>> from sagespark.algorithms.base import ChannelData
+from sagespark.algorithms.base import ChannelData
 >>> from sagespark.distributed.context import LocalContext
 >>> from sagespark.algorithms.factorization_machines.hyperparameters import (
 ...     FactorizationMachinesHyperparameters)
@@ -25,8 +25,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 
 import numpy as np
 import scipy.sparse as sp
@@ -41,6 +40,7 @@ from sagespark.algorithms.factorization_machines.metrics import evaluate, label_
 from sagespark.algorithms.factorization_machines.parameters import FMParameters
 from sagespark.algorithms.factorization_machines.predict import FMPredictor
 from sagespark.algorithms.matrix import as_matrix, check_finite, num_rows, resolve_feature_dim
+from sagespark.algorithms.torch_threads import one_intra_op_thread
 from sagespark.distributed.context import TrainContext
 from sagespark.errors import DataFormatError
 from sagespark.hyperparams import Hyperparameters
@@ -72,24 +72,6 @@ def _channel(data: Mapping[str, ChannelData], name: str, predictor_type: str
     return features, label
 
 
-@contextmanager
-def _single_threaded(device: torch.device) -> Iterator[None]:
-    """One intra-op thread on the CPU while training.
-
-    A step works on a few thousand values, far below what pays for a thread team; on a busy machine
-    the team's spin-waits made steps ~100x slower. Parallelism comes from the ranks instead.
-    """
-    if device.type != "cpu":
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def train_fm(ctx: TrainContext, data: Mapping[str, ChannelData], hp: Hyperparameters) -> TrainResult:
     """Train a factorization machine on this rank's shards; every rank ends with the same model.
 
@@ -101,7 +83,8 @@ def train_fm(ctx: TrainContext, data: Mapping[str, ChannelData], hp: Hyperparame
     InvalidHyperparameterError
         For a ``uniform`` / ``constant`` initialisation without its scale / value.
     """
-    with _single_threaded(torch.device(ctx.device)):
+    # Steps touch a few thousand values: one intra-op thread on the CPU, the ranks are the parallelism.
+    with one_intra_op_thread(torch.device(ctx.device).type == "cpu"):
         return _train(ctx, data, hp)
 
 

@@ -16,7 +16,7 @@ ranks start from the same seeded weights and apply identical updates, so they st
 Examples
 --------
 >>> import numpy as np
->>> from sagespark.algorithms.base import ChannelData
+from sagespark.algorithms.base import ChannelData
 >>> from sagespark.distributed.context import LocalContext
 >>> from sagespark.algorithms.ipinsights.hyperparameters import IPInsightsHyperparameters
 >>> hp = IPInsightsHyperparameters.from_dict({"num_entity_vectors": 8, "vector_dim": 4, "epochs": 1})
@@ -31,8 +31,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,6 +44,7 @@ from sagespark.algorithms.ipinsights.evaluation import discriminator_auc
 from sagespark.algorithms.ipinsights.network import IPEncoder, init_entity_vectors
 from sagespark.algorithms.ipinsights.optim import RowAdam
 from sagespark.algorithms.ipinsights.sampling import with_negatives
+from sagespark.algorithms.torch_threads import one_intra_op_thread
 from sagespark.distributed.context import TrainContext
 from sagespark.errors import DataFormatError
 from sagespark.hyperparams import Hyperparameters
@@ -157,24 +157,6 @@ def _step(ctx: TrainContext, model: _Discriminator, entities: torch.Tensor, ips:
     return loss_total, count
 
 
-@contextmanager
-def _intra_op_threads(device: torch.device, values_per_step: int) -> Iterator[None]:
-    """One intra-op thread on the CPU when a step is small.
-
-    Below a few million values per step a thread team costs more than it saves, and on a busy machine
-    its spin-waits made steps tens of times slower; the ranks give the parallelism instead.
-    """
-    if device.type != "cpu" or values_per_step >= _THREADED_VALUES:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def train_ipinsights(ctx: TrainContext, data: Mapping[str, ChannelData], hp: Hyperparameters) -> TrainResult:
     """Train IP Insights on this rank's shards of ``train`` (and score ``validation`` if given).
 
@@ -183,7 +165,8 @@ def train_ipinsights(ctx: TrainContext, data: Mapping[str, ChannelData], hp: Hyp
     """
     rates = int(hp["random_negative_sampling_rate"]) + int(hp["shuffled_negative_sampling_rate"])
     values = int(hp["mini_batch_size"]) * (1 + rates) * int(hp["vector_dim"])
-    with _intra_op_threads(torch.device(ctx.device), values):
+    # Below a few million values per step a thread team costs more than it saves.
+    with one_intra_op_thread(torch.device(ctx.device).type == "cpu" and values < _THREADED_VALUES):
         return _train(ctx, data, hp)
 
 

@@ -13,7 +13,7 @@
 Examples
 --------
 >>> import numpy as np
->>> from sagespark.algorithms.base import ChannelData
+from sagespark.algorithms.base import ChannelData
 >>> from sagespark.algorithms.linear_learner.hyperparameters import LinearLearnerHyperparameters
 >>> from sagespark.distributed.context import LocalContext
 >>> rng = np.random.default_rng(0)
@@ -32,7 +32,6 @@ from collections.abc import Mapping
 
 import numpy as np
 import scipy.sparse as sp
-import torch
 
 from sagespark.algorithms.base import ChannelData, Matrix, TrainResult
 from sagespark.algorithms.linear_learner.batches import compute_scaler
@@ -42,6 +41,7 @@ from sagespark.algorithms.linear_learner.predict import LinearLearnerPredictor, 
 from sagespark.algorithms.linear_learner.settings import Settings, model_grid, resolve
 from sagespark.algorithms.linear_learner.sgd import Trainer
 from sagespark.algorithms.matrix import as_matrix, check_finite, iter_batches, resolve_feature_dim
+from sagespark.algorithms.torch_threads import one_intra_op_thread
 from sagespark.distributed.context import TrainContext
 from sagespark.errors import DataFormatError
 from sagespark.hyperparams import Hyperparameters
@@ -216,14 +216,9 @@ def train_linear_learner(
     DataFormatError
         For a missing or invalid label, non-finite features or inconsistent widths.
     """
-    threads = torch.get_num_threads()
-    # Mini-batch products are small: extra intra-op threads only contend with the other ranks (and
-    # slow a step many times over on a loaded machine); the ranks are the parallelism.
-    torch.set_num_threads(1)
-    try:
+    # Mini-batch products are small: extra intra-op threads only contend with the other ranks.
+    with one_intra_op_thread():
         return _train(ctx, data, hp)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _train(ctx: TrainContext, data: Mapping[str, ChannelData], hp: Hyperparameters) -> TrainResult:

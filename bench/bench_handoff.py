@@ -27,9 +27,11 @@ import numpy as np
 import pyarrow as pa
 import scipy.sparse as sp
 
-from sagespark.algorithms.base import InputField
-from sagespark.data.channels import channel_data_from_arrow
-from sagespark.data.vectors import matrix_to_vectors
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench.common import best_of  # noqa: E402
+from sagespark.algorithms.base import InputField  # noqa: E402
+from sagespark.data.channels import channel_data_from_arrow  # noqa: E402
+from sagespark.data.vectors import matrix_to_vectors  # noqa: E402
 
 DIM = 100
 BATCH_ROWS = 10_000  # spark.sql.execution.arrow.maxRecordsPerBatch's default
@@ -53,15 +55,6 @@ def _dense(matrix: Any) -> np.ndarray:
     return matrix.toarray() if sp.issparse(matrix) else np.asarray(matrix)
 
 
-def best_of(repeats: int, fn: Callable[[], Any]) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def naive(batches: list[pa.RecordBatch], limit: int) -> tuple[int, np.ndarray]:
     from pyspark.ml.linalg import VectorUDT
 
@@ -81,7 +74,7 @@ def in_process(rows: int, naive_rows: int, repeats: int) -> None:
     for label, sparse in (("dense", False), ("sparse", True)):
         batches = make_batches(rows, sparse)
         nbytes = sum(b.nbytes for b in batches)
-        fast = best_of(repeats, lambda b=batches: channel_data_from_arrow(b, FEATURES))
+        fast, _ = best_of(repeats, channel_data_from_arrow, batches, FEATURES)
         data = channel_data_from_arrow(batches, FEATURES)
         assert data.features.shape == (rows, DIM)
         start = time.perf_counter()
@@ -158,8 +151,8 @@ def in_spark(rows: int) -> None:
         def count(frame: Any, fn: Callable[[Any], Any]) -> int:
             return int(frame.mapInArrow(fn, "n long").groupBy().sum("n").collect()[0][0])
 
-        fast = best_of(3, lambda f=arrow_input: count(f, _spark_fast))
-        shards = best_of(3, lambda d=df: count(DataFrame(bridge.export(d._jdf), spark), _spark_bridge))
+        fast, _ = best_of(3, count, arrow_input, _spark_fast)
+        shards, _ = best_of(3, count, DataFrame(bridge.export(df._jdf), spark), _spark_bridge)
         start = time.perf_counter()
         n_slow = df.rdd.mapPartitions(_spark_slow).sum()
         slow = time.perf_counter() - start

@@ -134,12 +134,24 @@ def input_columns(
     column_names: Mapping[str, str],
     *,
     for_training: bool = True,
+    float32_vectors: bool = False,
 ) -> list[Column]:
-    """The column expressions :func:`select_inputs` selects, each aliased to its input's name."""
+    """The column expressions :func:`select_inputs` selects, each aliased to its input's name.
+
+    ``float32_vectors``: Vector columns whose first row is dense become ``array<float>``
+    (:func:`dense_vector_columns`), the cheap form for Arrow.
+    """
+    from pyspark.ml.functions import vector_to_array
+
     types = {f.name: f.dataType for f in df.schema.fields}
+    sources = {f.name: column_names.get(f.param) or column_names.get(f.name) or f.name for f in inputs}
+    dense = (
+        dense_vector_columns(df, [sources[f.name] for f in inputs if f.kind == "vector"])
+        if float32_vectors else set()
+    )
     selected: list[Column] = []
     for field in inputs:
-        source = column_names.get(field.param) or column_names.get(field.name) or field.name
+        source = sources[field.name]
         needed = field.required_for_training if for_training else field.used_for_prediction
         if not for_training and not field.used_for_prediction:
             continue
@@ -156,6 +168,8 @@ def input_columns(
                 f"Column {source!r} ({field.param}) must be {_EXPECTED[field.kind]}; "
                 f"got {types[source].simpleString()}."
             )
+        if field.kind == "vector" and source in dense:
+            column = vector_to_array(column, "float32")
         selected.append(column.alias(field.name))
     return selected
 

@@ -161,24 +161,17 @@ class SageMakerModel(AlgorithmParams, Model, MLWritable, MLReadable["SageMakerMo
 
     # -- transform ---------------------------------------------------------------------------
     def _transform(self, dataset: DataFrame) -> DataFrame:
-        from pyspark.ml.functions import vector_to_array
         from pyspark.sql import functions as F
         from pyspark.sql.functions import ArrowUDFType, arrow_udf
 
         from sagespark.data.channels import output_struct_fields
-        from sagespark.data.columns import dense_vector_columns, input_columns
+        from sagespark.data.columns import input_columns
 
         algorithm = self.sagemaker_algorithm
         inputs = tuple(f for f in algorithm.inputs if f.used_for_prediction)
         columns = self._input_columns()
         # Checks the input columns' types eagerly (naming a wrong column) and converts them.
-        arguments = input_columns(dataset, inputs, columns, for_training=False)
-        sources = [columns.get(f.param) or columns.get(f.name) or f.name for f in inputs]
-        dense = dense_vector_columns(dataset, [s for f, s in zip(inputs, sources) if f.kind == "vector"])
-        arguments = [
-            vector_to_array(F.col(f"`{source}`"), "float32").alias(field.name) if source in dense else column
-            for field, source, column in zip(inputs, sources, arguments)
-        ]
+        arguments = input_columns(dataset, inputs, columns, for_training=False, float32_vectors=True)
 
         out_columns = self._output_columns()
         declared = algorithm.output_fields(self._hyperparameter_values())

@@ -1,59 +1,56 @@
-"""Mini-batches prepared once per shard for sparse FM training: CSR tensors over the batch's own columns.
+"""A shard laid out once for FM training: shuffled CSR rows split into contiguous mini-batches.
 
-A factorization-machine step only touches the feature columns present in its mini-batch, so each batch
-keeps the sorted global ids of its ``u`` distinct columns and its rows as a ``rows × u`` CSR tensor
-``X`` (values ``x``) and ``X∘X`` (values ``x²``), plus their transposes. The forward and backward passes
-are then sparse × dense products costing ``O(nnz · k)`` (:mod:`.kernels`), and the optimizer updates
-exactly those ``u`` rows of the parameters (never a dense ``feature_dim × k`` sweep). The preparation
-runs once, so every epoch reuses it.
+The compiled step (:mod:`.fused`) reads a batch straight from the shard's CSR arrays, so preparing
+the batches is one shuffle and one ``linspace`` of row bounds; no per-batch copies.
 
 Examples
 --------
 >>> import numpy as np
 >>> import scipy.sparse as sp
 >>> x = sp.csr_matrix(np.array([[1.0, 0, 2.0], [0, 0, 3.0], [4.0, 0, 0]], dtype=np.float32))
->>> batches = prepare_batches(x, np.array([1.0, 2.0, 3.0]), num_batches=2, device="cpu")
->>> [b.num_rows for b in batches], batches[0].cols.tolist(), batches[0].x.to_dense().tolist()
-([2, 1], [0, 2], [[1.0, 2.0], [0.0, 3.0]])
+>>> shard = shard_batches(x, np.array([1.0, 2.0, 3.0]), num_batches=2, order=np.arange(3))
+>>> shard.bounds.tolist(), shard.capacity
+([0, 2, 3], 3)
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-import torch
 
 from sagespark.algorithms.base import Matrix
 
-__all__ = ["SparseBatch", "prepare_batches", "to_csr"]
+__all__ = ["ShardBatches", "shard_batches", "to_csr"]
 
 
-@dataclass
-class SparseBatch:
-    """One mini-batch as torch tensors on the training device.
+@dataclass(frozen=True)
+class ShardBatches:
+    """A shard's rows in training order and the row bounds of its mini-batches.
 
     Attributes
     ----------
-    cols : torch.Tensor
-        int64, the distinct global feature ids of the batch, sorted (``u`` of them).
-    x, x_sq : torch.Tensor
-        ``rows × u`` sparse CSR tensors of the values and of their squares.
-    xt, xt_sq : torch.Tensor
-        Their ``u × rows`` transposes, for the backward pass.
-    label : torch.Tensor
-        ``rows`` labels.
+    indptr, indices, data : numpy.ndarray
+        The CSR arrays (int64 row pointers, int32 column ids, float32 values).
+    label : numpy.ndarray
+        float64 labels, one per row.
+    bounds : numpy.ndarray
+        ``num_batches + 1`` row offsets; batch ``b`` is rows ``[bounds[b], bounds[b + 1])`` (possibly
+        empty when the shard has fewer rows than batches).
     """
 
-    cols: torch.Tensor
-    x: torch.Tensor
-    x_sq: torch.Tensor
-    xt: torch.Tensor
-    xt_sq: torch.Tensor
-    label: torch.Tensor
-    num_rows: int
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    label: np.ndarray
+    bounds: np.ndarray
+
+    @property
+    def capacity(self) -> int:
+        """The most non-zeros of any batch: a bound on the distinct features it touches."""
+        nnz = np.diff(self.indptr[self.bounds])
+        return int(nnz.max()) if nnz.size else 0
 
 
 def to_csr(features: Matrix) -> sp.csr_matrix:
@@ -66,43 +63,20 @@ def to_csr(features: Matrix) -> sp.csr_matrix:
     return csr
 
 
-def _tensor(m: sp.csr_matrix, dtype: torch.dtype, device: str) -> torch.Tensor:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # "sparse CSR support is in beta"
-        return torch.sparse_csr_tensor(
-            torch.from_numpy(np.asarray(m.indptr, dtype=np.int64)),
-            torch.from_numpy(np.asarray(m.indices, dtype=np.int64)),
-            torch.from_numpy(np.asarray(m.data)).to(dtype), size=m.shape, device=device)
+def shard_batches(features: Matrix | None, label: np.ndarray, *, num_batches: int,
+                  order: np.ndarray) -> ShardBatches:
+    """The rows ``order`` of a shard (``None``: no rows) split into ``num_batches`` nearly equal batches.
 
-
-def prepare_batches(features: Matrix, label: np.ndarray, *, num_batches: int, device: str,
-                    dtype: torch.dtype = torch.float32) -> list[SparseBatch]:
-    """Split a shard into ``num_batches`` nearly equal contiguous batches (empty ones dropped).
-
-    Every rank is given the same ``num_batches`` so that all ranks take the same number of
-    synchronous steps per epoch even when their shards differ in size.
+    Every rank passes the same ``num_batches`` so that all ranks take the same number of synchronous
+    steps per epoch even when their shards differ in size.
     """
-    csr = to_csr(features)
+    csr = to_csr(features[order] if features is not None else sp.csr_matrix((0, 0), dtype=np.float32))
     n = int(csr.shape[0])
-    bounds = np.linspace(0, n, num_batches + 1).round().astype(np.int64) if n else np.zeros(1, np.int64)
-    indptr = np.asarray(csr.indptr, dtype=np.int64)
-    out: list[SparseBatch] = []
-    for start, stop in zip(bounds[:-1], bounds[1:]):
-        if stop <= start:
-            continue
-        lo, hi = int(indptr[start]), int(indptr[stop])
-        cols, local = np.unique(np.asarray(csr.indices[lo:hi], dtype=np.int64), return_inverse=True)
-        values = np.asarray(csr.data[lo:hi], dtype=np.float64)
-        x = sp.csr_matrix((values, local.ravel(), indptr[start:stop + 1] - lo),
-                          shape=(int(stop - start), len(cols)))
-        x_sq = sp.csr_matrix((values * values, x.indices, x.indptr), shape=x.shape)
-        out.append(SparseBatch(
-            cols=torch.from_numpy(cols).to(device),
-            x=_tensor(x, dtype, device),
-            x_sq=_tensor(x_sq, dtype, device),
-            xt=_tensor(x.T.tocsr(), dtype, device),
-            xt_sq=_tensor(x_sq.T.tocsr(), dtype, device),
-            label=torch.from_numpy(np.asarray(label[start:stop])).to(device=device, dtype=dtype),
-            num_rows=int(stop - start),
-        ))
-    return out
+    bounds = np.linspace(0, n, num_batches + 1).round().astype(np.int64)
+    return ShardBatches(
+        indptr=np.asarray(csr.indptr, dtype=np.int64),
+        indices=np.asarray(csr.indices, dtype=np.int32),
+        data=np.asarray(csr.data, dtype=np.float32),
+        label=np.ascontiguousarray(label[order] if n else np.zeros(0), dtype=np.float64),
+        bounds=bounds,
+    )

@@ -2,27 +2,32 @@
 
 Examples
 --------
+>>> import numpy as np
 >>> from sagespark.algorithms.factorization_machines.hyperparameters import (
 ...     FactorizationMachinesHyperparameters)
 >>> hp = FactorizationMachinesHyperparameters.from_dict(
-...     {"num_factors": 2, "predictor_type": "regressor", "feature_dim": 3})
->>> params = FMParameters.initial(hp, feature_dim=3, seed=0, device="cpu")
->>> tuple(params.table.shape), params.to_state().factors.shape
-((3, 3), (3, 2))
+...     {"num_factors": 2, "predictor_type": "regressor", "feature_dim": 3, "linear_lr": 0.1})
+>>> params = FMParameters.initial(hp, feature_dim=3, seed=0)
+>>> packet = np.array([[-1.0, 0.0, 1.0, 0.0], [2.0, 5.0, 0.0, 0.0]])  # 1 row; feature 2: ∂/∂w = 5
+>>> before = float(params.table[2, 0])
+>>> params.update(packet, rescale=None)
+(1.0, 0.0)
+>>> round(before - float(params.table[2, 0]), 4)                      # Adam's first step: lr
+0.1
 """
 
 from __future__ import annotations
 
 import numpy as np
-import torch
 
+from sagespark.algorithms.factorization_machines.fused import adam_rows, merge_packets
 from sagespark.algorithms.factorization_machines.hyperparameters import (
     InitSpec,
     init_spec,
     optimizer_settings,
 )
 from sagespark.algorithms.factorization_machines.model import FMState
-from sagespark.algorithms.factorization_machines.optimizer import ScalarAdam, SparseAdam
+from sagespark.algorithms.factorization_machines.optimizer import ScalarAdam, correction
 from sagespark.hyperparams import Hyperparameters
 
 __all__ = ["FMParameters"]
@@ -36,48 +41,74 @@ def _initial(spec: InitSpec, shape: tuple[int, ...], rng: np.random.Generator) -
     return np.full(shape, spec.amount)
 
 
-class FMParameters:
-    """The global bias and a ``feature_dim × 3(1 + k)`` state: ``[w | V]``, then its two Adam moments.
+def _row_floats(width: int) -> int:
+    """Floats per state row: ``[θ | m | v]`` rounded up to whole 64-byte cache lines."""
+    return -(-3 * width // 16) * 16
 
-    :attr:`table` is the ``[w | V]`` view (column 0: linear weights) the kernels read.
+
+class FMParameters:
+    """The global bias and a float32 state whose rows are ``[w_i, v_i | m | v | padding]``.
+
+    :attr:`table` is the ``[w | V]`` view (column 0: linear weights); the compiled step
+    (:mod:`.fused`) reads and updates :attr:`state` directly.
     """
 
-    def __init__(self, predictor_type: str, bias: float, state: torch.Tensor, bias_opt: ScalarAdam,
-                 table_opt: SparseAdam) -> None:
+    def __init__(self, predictor_type: str, bias: float, state: np.ndarray, bias_opt: ScalarAdam,
+                 lr: np.ndarray, wd: np.ndarray, eps: float, clip: float | None) -> None:
         self.predictor_type = predictor_type
         self.bias, self.state = bias, state
-        self.width = state.shape[1] // 3
+        self.width = lr.shape[0]
         self.table = state[:, :self.width]
-        self.bias_opt, self.table_opt = bias_opt, table_opt
+        self.bias_opt = bias_opt
+        self.lr, self.wd, self.eps = lr, wd, eps
+        self.clip = -1.0 if clip is None else clip  # the compiled update reads ≤ 0 as "no clipping"
         self.steps = 0
+        # Scratch reused every step: the feature → slot map of the compiled loops (all −1 between
+        # calls), the merged features and their summed gradients (grown on demand).
+        self.slots = np.full(state.shape[0], -1, dtype=np.int32)
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._sums = np.zeros((0, self.width))
+        self._header = np.zeros(3)
 
     @classmethod
-    def initial(cls, hp: Hyperparameters, *, feature_dim: int, seed: int, device: str) -> FMParameters:
+    def initial(cls, hp: Hyperparameters, *, feature_dim: int, seed: int) -> FMParameters:
         """Parameters initialised as ``*_init_*`` say; the same ``seed`` gives the same replica."""
         k = int(hp["num_factors"])
         specs = {term: init_spec(hp, term) for term in ("bias", "linear", "factors")}
         settings = optimizer_settings(hp)
         rng = np.random.default_rng([seed, 17])
         bias = float(_initial(specs["bias"], (1,), rng)[0])
-        state = np.zeros((feature_dim, 3 * (1 + k)), dtype=np.float32)
+        state = np.zeros((feature_dim, _row_floats(1 + k)), dtype=np.float32)
         state[:, 0] = _initial(specs["linear"], (feature_dim,), rng)
         state[:, 1:1 + k] = _initial(specs["factors"], (feature_dim, k), rng)
 
-        def per_column(values: dict[str, float]) -> torch.Tensor:
-            return torch.tensor([values["linear"]] + [values["factors"]] * k, device=device)
+        def per_column(values: dict[str, float]) -> np.ndarray:
+            return np.array([values["linear"]] + [values["factors"]] * k, dtype=np.float32)
 
-        table_opt = SparseAdam(per_column(settings.lr), per_column(settings.wd), settings.eps, settings.clip)
         bias_opt = ScalarAdam(settings.lr["bias"], settings.wd["bias"], settings.eps, settings.clip)
-        return cls(hp["predictor_type"], bias, torch.from_numpy(state).to(device), bias_opt, table_opt)
+        return cls(hp["predictor_type"], bias, state, bias_opt, per_column(settings.lr),
+                   per_column(settings.wd), settings.eps, settings.clip)
 
-    def update(self, bias_grad: float, cols: torch.Tensor, rows: torch.Tensor, scale: float) -> None:
-        """One Adam step from summed gradients: the bias and the table rows ``cols``."""
+    def update(self, packets: np.ndarray, rescale: float | None) -> tuple[float, float]:
+        """One Adam step from the ranks' packets (:mod:`.fused`); returns the step's ``(rows, loss)``.
+
+        ``rescale`` multiplies the summed gradients; ``None`` means ``1 / rows`` (the mean).
+        """
+        if self._ids.shape[0] < packets.shape[0]:
+            self._ids = np.zeros(packets.shape[0], dtype=np.int64)
+            self._sums = np.zeros((packets.shape[0], self.width))
+        n = merge_packets(packets, self.slots, self._ids, self._sums, self._header)
+        bias_grad, rows, loss = (float(v) for v in self._header)
+        if rows <= 0:
+            return rows, loss
         self.steps += 1
+        scale = rescale if rescale is not None else 1.0 / rows
         # float32 like the table, so a saved model scores exactly as it trained.
         self.bias = float(np.float32(self.bias_opt.step(self.bias, bias_grad, step=self.steps, scale=scale)))
-        self.table_opt.step_rows(self.state, cols, rows, step=self.steps, scale=scale)
+        adam_rows(self.state, self.width, self._ids, self._sums, n, self.lr, self.wd, self.eps, self.clip,
+                  correction(self.steps), scale)
+        return rows, loss
 
     def to_state(self) -> FMState:
         """The model as numpy arrays (what rank 0 saves)."""
-        table = self.table.cpu().numpy()
-        return FMState(self.predictor_type, self.bias, table[:, 0].copy(), table[:, 1:].copy())
+        return FMState(self.predictor_type, self.bias, self.table[:, 0].copy(), self.table[:, 1:].copy())

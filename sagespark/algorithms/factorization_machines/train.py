@@ -1,16 +1,22 @@
 """Data-parallel FM training: synchronous mini-batch lazy Adam with row-sparse gradient exchange.
 
 Every rank starts from the same parameters (same seed), splits its shard into the same number of
-mini-batches, and per step computes the summed gradient of its batch over the feature rows the batch
-touches (:mod:`.kernels`). The ranks exchange those rows (an allgather of ``u × (k + 2)`` values, with
-``u`` the batch's distinct features, instead of a dense ``feature_dim × k`` allreduce), sum them, and
-apply the identical lazy Adam update (:mod:`.optimizer`), so all replicas stay equal. Training loss is
-logged per epoch; the test channel is scored at the end with the same predictor that serves the model.
+mini-batches, and per step writes the summed gradient of its batch over the features the batch
+touches as a *packet* (:mod:`.fused`). The ranks allgather the packets (``u × (k + 2)`` values, with
+``u`` the batch's distinct features, instead of a dense ``feature_dim × k`` allreduce), and each sums
+them in rank order and applies the identical lazy Adam update (:mod:`.parameters`), so all replicas
+stay equal. Training loss is logged per epoch; the test channel is scored at the end with the same
+predictor that serves the model.
+
+The step is compiled CPU code whatever the context's device: a batch of SageMaker's default 1,000
+one-hot rows is a few thousand table rows, far below what pays for a GPU kernel launch per operation
+(SageMaker, too, recommends CPU instances for sparse data). Across ranks on one host the packets go
+through shared memory, across hosts through the context's torch collectives.
 
 Examples
 --------
 >>> import numpy as np
-from sagespark.algorithms.base import ChannelData
+>>> from sagespark.algorithms.base import ChannelData
 >>> from sagespark.distributed.context import LocalContext
 >>> from sagespark.algorithms.factorization_machines.hyperparameters import (
 ...     FactorizationMachinesHyperparameters)
@@ -28,19 +34,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-import scipy.sparse as sp
-import torch
 
 from sagespark.algorithms.base import ChannelData, Matrix, TrainResult
-from sagespark.algorithms.factorization_machines.batches import SparseBatch, prepare_batches
-from sagespark.algorithms.factorization_machines.exchange import GradientExchange
+from sagespark.algorithms.factorization_machines.batches import shard_batches
+from sagespark.algorithms.factorization_machines.fused import HEADER_WIDTH, batch_packet
 from sagespark.algorithms.factorization_machines.hyperparameters import optimizer_settings
-from sagespark.algorithms.factorization_machines.kernels import backward, forward, loss_gradient
 from sagespark.algorithms.factorization_machines.metrics import evaluate, label_errors
 from sagespark.algorithms.factorization_machines.parameters import FMParameters
 from sagespark.algorithms.factorization_machines.predict import FMPredictor
 from sagespark.algorithms.matrix import as_matrix, check_finite, num_rows, resolve_feature_dim
-from sagespark.algorithms.torch_threads import one_intra_op_thread
 from sagespark.distributed.context import TrainContext
 from sagespark.errors import DataFormatError
 from sagespark.hyperparams import Hyperparameters
@@ -83,20 +85,13 @@ def train_fm(ctx: TrainContext, data: Mapping[str, ChannelData], hp: Hyperparame
     InvalidHyperparameterError
         For a ``uniform`` / ``constant`` initialisation without its scale / value.
     """
-    # Steps touch a few thousand values: one intra-op thread on the CPU, the ranks are the parallelism.
-    with one_intra_op_thread(torch.device(ctx.device).type == "cpu"):
-        return _train(ctx, data, hp)
-
-
-def _train(ctx: TrainContext, data: Mapping[str, ChannelData], hp: Hyperparameters) -> TrainResult:
     predictor_type = hp["predictor_type"]
     features, label = _channel(data, "train", predictor_type)
     dim = resolve_feature_dim(ctx, features, hp["feature_dim"])
     k = int(hp["num_factors"])
     rescale = optimizer_settings(hp).rescale
-    device = torch.device(ctx.device)
     # Same seed on every rank: identical replicas without a broadcast of the (possibly large) table.
-    params = FMParameters.initial(hp, feature_dim=dim, seed=ctx.seed, device=str(device))
+    params = FMParameters.initial(hp, feature_dim=dim, seed=ctx.seed)
 
     n = num_rows(features)
     batch_size = int(hp["mini_batch_size"])
@@ -104,39 +99,26 @@ def _train(ctx: TrainContext, data: Mapping[str, ChannelData], hp: Hyperparamete
     largest = int(ctx.allreduce(np.array([float(n)]), op="max")[0])
     steps = max(1, -(-largest // batch_size))
     shuffle_rng = np.random.default_rng([ctx.seed, 29, ctx.rank])
-    batches: list[SparseBatch] = []
-    if features is not None:
-        order = shuffle_rng.permutation(n)
-        shuffled = features[order] if sp.issparse(features) else np.asarray(features)[order]
-        batches = prepare_batches(shuffled, label[order], num_batches=steps, device=str(device))
-    ctx.log(f"training on {n} rows in {len(batches)} mini-batches per epoch ({steps} steps, "
-            f"feature_dim={dim}, num_factors={k})")
+    shard = shard_batches(features, label, num_batches=steps, order=shuffle_rng.permutation(n))
+    ctx.log(f"training on {n} rows in {steps} mini-batches per epoch (feature_dim={dim}, num_factors={k})")
 
-    capacity = max((int(b.cols.shape[0]) for b in batches), default=0)
-    exchange = GradientExchange.create(ctx, width=1 + k, capacity=capacity, device=str(device))
-    empty_cols = torch.zeros(0, dtype=torch.int64, device=device)
-    empty_rows = torch.zeros((0, 1 + k), dtype=torch.float32, device=device)
-    zero = torch.zeros((), dtype=torch.float32, device=device)
+    packet = np.zeros((1 + shard.capacity, max(HEADER_WIDTH, 2 + k)))
+    regressor = predictor_type == "regressor"
     metrics: dict[str, float] = {}
     for epoch in range(1, int(hp["epochs"]) + 1):
-        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        loss_sum = rows_sum = 0.0
         for index in shuffle_rng.permutation(steps):
-            batch = batches[index] if index < len(batches) else None
-            if batch is not None:
-                scores, sums, xp = forward(batch, params.bias, params.table)
-                grad, loss = loss_gradient(scores, batch.label, predictor_type)
-                loss_sum += loss.double()
-                bias_grad, rows = backward(batch, grad, sums, xp)
-                cols, count = batch.cols, batch.num_rows
-            else:
-                bias_grad, cols, rows, count = zero, empty_cols, empty_rows, 0
-            bias_sum, global_count, cols, rows = exchange(bias_grad, cols, rows, count)
-            if global_count <= 0:
-                continue
-            params.update(bias_sum, cols, rows, rescale if rescale is not None else 1.0 / global_count)
-        total = ctx.allreduce(np.array([float(loss_sum), float(n)]))
-        name, value = ("train:rmse", float(np.sqrt(total[0] / total[1]))) if predictor_type == "regressor" \
-            else ("train:binary_classification_cross_entropy", float(total[0] / total[1]))
+            u = batch_packet(shard.indptr, shard.indices, shard.data, shard.label, shard.bounds[index],
+                             shard.bounds[index + 1], params.bias, params.state, params.width, regressor,
+                             params.slots, packet)
+            # The shared-memory collective copies just these rows; other transports pad as needed.
+            mine = packet[:1 + u]
+            packets = mine if ctx.world_size == 1 else np.concatenate(ctx.allgather(mine))
+            rows, loss = params.update(packets, rescale)
+            rows_sum += rows
+            loss_sum += loss
+        name, value = ("train:rmse", float(np.sqrt(loss_sum / max(rows_sum, 1.0)))) \
+            if regressor else ("train:binary_classification_cross_entropy", loss_sum / max(rows_sum, 1.0))
         metrics[name] = value
         ctx.log_metric(name, value, epoch=epoch)
 

@@ -12,8 +12,7 @@ import torch
 
 from sagespark.algorithms.base import ChannelData
 from sagespark.algorithms.factorization_machines import FactorizationMachines
-from sagespark.algorithms.factorization_machines.batches import prepare_batches
-from sagespark.algorithms.factorization_machines.kernels import backward, forward, loss_gradient
+from sagespark.algorithms.factorization_machines.fused import batch_packet, merge_packets
 from sagespark.algorithms.factorization_machines.predict import FMPredictor
 from sagespark.distributed.context import LocalContext
 from sagespark.errors import DataFormatError, InvalidHyperparameterError
@@ -113,31 +112,41 @@ def test_uneven_shards_and_an_empty_rank_train_together() -> None:
 
 
 @pytest.mark.parametrize("predictor_type", ["regressor", "binary_classifier"])
-def test_hand_written_gradients_match_autograd(predictor_type: str) -> None:
+def test_compiled_gradients_match_autograd(predictor_type: str) -> None:
     rng = np.random.default_rng(0)
     x = sp.random(20, 7, density=0.4, random_state=1, dtype=np.float32, format="csr")
+    x.sort_indices()
     y = (rng.random(20) < 0.5).astype(np.float64)
-    batch = prepare_batches(x, y, num_batches=1, device="cpu", dtype=torch.float64)[0]
-    table = torch.tensor(rng.normal(size=(7, 4)), dtype=torch.float64, requires_grad=True)
+    table = rng.normal(size=(7, 4)).astype(np.float32)
     w0 = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)
+    t = torch.tensor(table, dtype=torch.float64, requires_grad=True)
     dense = torch.tensor(x.toarray(), dtype=torch.float64)
-    w, v = table[:, 0], table[:, 1:]
+    w, v = t[:, 0], t[:, 1:]
     pred = w0 + dense @ w + 0.5 * ((dense @ v) ** 2 - (dense**2) @ (v**2)).sum(1)
+    label = torch.tensor(y)
     if predictor_type == "regressor":
-        loss = 0.5 * ((pred - batch.label) ** 2).sum()
+        loss = ((pred - label) ** 2).sum()  # the packet's loss is Σ(ŷ − y)², for RMSE
+        (0.5 * loss).backward()             # and its gradient that of ½(ŷ − y)²
     else:
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(pred, batch.label, reduction="sum")
-    loss.backward()
-    with torch.no_grad():
-        scores, sums, xp = forward(batch, w0, table)
-        torch.testing.assert_close(scores, pred)
-        grad, _ = loss_gradient(scores, batch.label, predictor_type)
-        bias_grad, rows = backward(batch, grad, sums, xp)
-    full = torch.zeros_like(table)
-    full[batch.cols] = rows
-    assert w0.grad is not None and table.grad is not None
-    torch.testing.assert_close(bias_grad, w0.grad)
-    torch.testing.assert_close(full, table.grad)
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(pred, label, reduction="sum")
+        loss.backward()
+    assert w0.grad is not None and t.grad is not None
+    slots = np.full(7, -1, dtype=np.int32)
+    packet = np.zeros((1 + x.nnz, 5))
+    # Two half-batches as two ranks' packets: the merge sums them per feature.
+    u1 = batch_packet(x.indptr, x.indices, x.data, y, 0, 12, 0.3, table, 4, predictor_type == "regressor",
+                      slots, packet)
+    first = packet[:1 + u1].copy()
+    u2 = batch_packet(x.indptr, x.indices, x.data, y, 12, 20, 0.3, table, 4, predictor_type == "regressor",
+                      slots, packet)
+    assert (slots == -1).all()  # the scratch map is clean again after every call
+    ids, sums, header = np.zeros(x.nnz, np.int64), np.zeros((x.nnz, 4)), np.zeros(3)
+    n = merge_packets(np.concatenate([first, packet[:1 + u2]]), slots, ids, sums, header)
+    full = np.zeros((7, 4))
+    full[ids[:n]] = sums[:n]
+    np.testing.assert_allclose(header, [w0.grad.item(), 20, loss.item()], rtol=1e-5)
+    np.testing.assert_allclose(full, t.grad.numpy(), rtol=1e-5, atol=1e-6)
+    assert sorted(ids[:n].tolist()) == sorted(set(x.indices.tolist()))
 
 
 def test_constant_initialisation_and_zero_learning_rate_keep_the_initial_model() -> None:

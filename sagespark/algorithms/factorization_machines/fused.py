@@ -50,10 +50,11 @@ __all__ = ["batch_packet", "merge_packets", "adam_rows", "HEADER_WIDTH"]
 HEADER_WIDTH = 4  # id marker, bias gradient, rows, loss
 
 
-_JIT = {"cache": True, "nogil": True, "error_model": "numpy", "fastmath": True}
+# fastmath: the same machine code runs on every rank, so reassociation cannot split the replicas.
+_compiled = njit(cache=True, nogil=True, error_model="numpy", fastmath=True)
 
 
-@njit(**_JIT)
+@_compiled
 def batch_packet(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, label: np.ndarray,
                  start: int, stop: int, bias: float, state: np.ndarray, width: int, regressor: bool,
                  slots: np.ndarray, packet: np.ndarray) -> int:  # pragma: no cover - compiled
@@ -128,7 +129,7 @@ def batch_packet(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, labe
     return u
 
 
-@njit(**_JIT)
+@_compiled
 def merge_packets(packets: np.ndarray, slots: np.ndarray, ids: np.ndarray, sums: np.ndarray,
                   header: np.ndarray) -> int:  # pragma: no cover - compiled
     """Sum concatenated packets (in the order given) by feature; returns the number of features.
@@ -164,7 +165,7 @@ def merge_packets(packets: np.ndarray, slots: np.ndarray, ids: np.ndarray, sums:
     return n
 
 
-@njit(**_JIT)
+@_compiled
 def adam_rows(state: np.ndarray, width: int, ids: np.ndarray, sums: np.ndarray, n: int,
               lr: np.ndarray, wd: np.ndarray, eps: float, clip: float, correction: float,
               scale: float) -> float:  # pragma: no cover - compiled
@@ -193,4 +194,4 @@ def adam_rows(state: np.ndarray, width: int, ids: np.ndarray, sums: np.ndarray, 
             state[i, width + c] = m
             state[i, 2 * width + c] = v
             state[i, c] = theta - step[c] * m / (np.sqrt(v) + eps32)
-    return touched
+    return float(touched)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import math
 from abc import ABC, abstractmethod
+from typing import Any
 
 import numpy as np
 
@@ -60,6 +61,15 @@ class TrainContext(ABC):
     def barrier(self) -> None:
         """Wait for every rank."""
         self.allreduce(np.zeros(1))
+
+    def shared_array(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray | None:
+        """A zero-filled array all ranks share, or ``None`` (on every rank) where ranks cannot share memory.
+
+        Every rank must call it. A rank's writes reach the others through the next collective (a
+        :meth:`barrier`, say). Algorithms use it to keep one copy of a large table per host instead of
+        one per rank.
+        """
+        return None
 
     def log(self, message: str) -> None:
         """A progress line, prefixed with the rank; shown in the driver's log and kept for errors."""

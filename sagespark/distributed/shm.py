@@ -126,9 +126,10 @@ def _alive(pid: int) -> bool:
         return True
 
 
-def _create_file(size: int, token: bytes) -> tuple[str, mmap.mmap] | None:
+def _create_file(size: int, token: bytes, folders: tuple[str, ...] | None = None
+                 ) -> tuple[str, mmap.mmap] | None:
     """Rank 0: a new file of ``size`` bytes in /dev/shm (or the temp dir when /dev/shm cannot hold it)."""
-    for folder in ("/dev/shm", tempfile.gettempdir()):
+    for folder in folders or ("/dev/shm", tempfile.gettempdir()):
         path = os.path.join(folder, f"sagespark-shm-{os.getpid()}-{secrets.token_hex(8)}")
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
@@ -299,6 +300,36 @@ class SharedMemoryGroup:
     def barrier(self) -> None:
         """Wait until every rank has called ``barrier``."""
         self._exchange(None)
+
+    def shared_array(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray | None:
+        """A zero-filled array that every rank maps, or ``None`` on every rank; every rank must call it.
+
+        Rank 0 creates the file in /dev/shm and unlinks it once every rank has mapped it, so the memory
+        goes with the last array that uses it. A rank's writes are visible to the others after the next
+        collective (which publishes them, as the module notes explain). ``None`` when /dev/shm cannot hold
+        the array: a disk-backed file would write the pages out as they change.
+        """
+        dtype = np.dtype(dtype)
+        size = _LINE + max(1, int(np.prod(shape)) * dtype.itemsize)  # the token's line, then the data
+        made = None
+        note = b""
+        if self.rank == 0:
+            token = secrets.token_bytes(16)
+            made = _create_file(size, token, folders=("/dev/shm",))
+            note = json.dumps(["", ""] if made is None else [made[0], token.hex()]).encode()
+        sent = self.broadcast(np.frombuffer(note, np.uint8) if self.rank == 0 else None, src=0)
+        path, token_hex = json.loads(sent.tobytes())
+        mm = None
+        if path:
+            mm = made[1] if made is not None else _attach(path, size, bytes.fromhex(token_hex))
+        mapped = bool(self.allreduce(np.array([mm is not None]), op="min")[0])
+        if self.rank == 0 and path:
+            os.unlink(path)
+        if not mapped:
+            if mm is not None:
+                mm.close()
+            return None
+        return np.ndarray(tuple(shape), dtype, buffer=mm, offset=_LINE)
 
     def close(self) -> None:
         """Unmap the file (safe to call twice); the group cannot be used afterwards."""

@@ -222,6 +222,10 @@ class TorchContext(TrainContext):
             return np.array(array, copy=True)
         return self._collectives().broadcast(array, src)
 
+    def shared_array(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray | None:
+        """A zero-filled array in shared memory when the collectives go through it, else ``None``."""
+        return None if self._shm is None else self._shm.shared_array(shape, dtype)
+
     def barrier(self) -> None:
         """Wait for every rank."""
         if self._shm is not None:

@@ -38,8 +38,8 @@ _OPS = {"sum": np.add, "max": np.maximum, "min": np.minimum}
 class ThreadWorld:
     """The state the ranks share: a barrier, one slot per rank, and every rank's log lines."""
 
-    def __init__(self, world_size: int) -> None:
-        self.world_size = world_size
+    def __init__(self, world_size: int, *, share_memory: bool = True) -> None:
+        self.world_size, self.share_memory = world_size, share_memory
         self.barrier = threading.Barrier(world_size, timeout=_TIMEOUT_S)
         self.slots: list[Any] = [None] * world_size
         self.logs: list[list[str]] = [[] for _ in range(world_size)]
@@ -81,6 +81,11 @@ class ThreadContext(TrainContext):
         if parts[src] is None:
             raise ValueError(f"broadcast from rank {src} needs an array on rank {src}")
         return np.array(parts[src], copy=True)
+
+    def shared_array(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray | None:
+        """Threads share memory: rank 0's zero-filled array, unless the world was made without sharing."""
+        mine = np.zeros(shape, dtype) if self.rank == 0 and self.world.share_memory else None
+        return self.world.exchange(self.rank, mine)[0]
 
     def log(self, message: str) -> None:
         self.world.logs[self.rank].append(message)

@@ -131,12 +131,13 @@ def batch_packet(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, labe
 
 @_compiled
 def merge_packets(packets: np.ndarray, slots: np.ndarray, ids: np.ndarray, sums: np.ndarray,
-                  header: np.ndarray) -> int:  # pragma: no cover - compiled
+                  header: np.ndarray, owner: int, owners: int) -> int:  # pragma: no cover - compiled
     """Sum concatenated packets (in the order given) by feature; returns the number of features.
 
-    ``ids[:n]`` and ``sums[:n]`` receive the features in order of first appearance and their
-    summed gradients (``sums`` is ``rows × width``); ``header[:3]`` the summed bias gradient, rows
-    and loss. ``slots`` as in :func:`batch_packet`.
+    Only features with ``id % owners == owner`` are kept (``0`` and ``1``: all). ``ids[:n]`` and
+    ``sums[:n]`` receive them in order of first appearance with their summed gradients (``sums`` is
+    ``rows × width``); ``header[:3]`` the summed bias gradient, rows and loss of all packets.
+    ``slots`` as in :func:`batch_packet`.
     """
     n = 0
     width = sums.shape[1]
@@ -149,6 +150,8 @@ def merge_packets(packets: np.ndarray, slots: np.ndarray, ids: np.ndarray, sums:
             header[2] += packets[r, 3]
             continue
         i = int(key)
+        if i % owners != owner:
+            continue
         slot = slots[i]
         if slot < 0:
             slot = n
@@ -176,8 +179,8 @@ def adam_rows(state: np.ndarray, width: int, ids: np.ndarray, sums: np.ndarray, 
     ``θ −= lr · correction · m / (√v + eps)``. Returns a checksum of the rows touched first.
     """
     touched = np.float32(0.0)
-    for j in range(n):
-        touched += state[ids[j], width]
+    for j in range(n):  # both cache lines of the row: the parameters and first moments, the rest
+        touched += state[ids[j], 0] + state[ids[j], 2 * width]
     b1, b2 = np.float32(BETA1), np.float32(BETA2)
     scale32, eps32, clip32 = np.float32(scale), np.float32(eps), np.float32(clip)
     step = lr * np.float32(correction)

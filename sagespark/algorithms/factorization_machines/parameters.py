@@ -28,6 +28,7 @@ from sagespark.algorithms.factorization_machines.hyperparameters import (
 )
 from sagespark.algorithms.factorization_machines.model import FMState
 from sagespark.algorithms.factorization_machines.optimizer import ScalarAdam, correction
+from sagespark.distributed.context import TrainContext
 from sagespark.hyperparams import Hyperparameters
 
 __all__ = ["FMParameters"]
@@ -50,12 +51,16 @@ class FMParameters:
     """The global bias and a float32 state whose rows are ``[w_i, v_i | m | v | padding]``.
 
     :attr:`table` is the ``[w | V]`` view (column 0: linear weights); the compiled step
-    (:mod:`.fused`) reads and updates :attr:`state` directly.
+    (:mod:`.fused`) reads and updates :attr:`state` directly. A rank updates the rows whose feature id
+    modulo ``owners`` is ``owner``: all rows for a private replica (``0`` of ``1``), its share of a
+    table that the ranks of one host keep in shared memory (:attr:`shared`).
     """
 
     def __init__(self, predictor_type: str, bias: float, state: np.ndarray, bias_opt: ScalarAdam,
-                 lr: np.ndarray, wd: np.ndarray, eps: float, clip: float | None) -> None:
+                 lr: np.ndarray, wd: np.ndarray, eps: float, clip: float | None, *, owner: int = 0,
+                 owners: int = 1, shared: bool = False) -> None:
         self.predictor_type = predictor_type
+        self.owner, self.owners, self.shared = owner, owners, shared
         self.bias, self.state = bias, state
         self.width = lr.shape[0]
         self.table = state[:, :self.width]
@@ -71,33 +76,50 @@ class FMParameters:
         self._header = np.zeros(3)
 
     @classmethod
-    def initial(cls, hp: Hyperparameters, *, feature_dim: int, seed: int) -> FMParameters:
-        """Parameters initialised as ``*_init_*`` say; the same ``seed`` gives the same replica."""
+    def initial(cls, hp: Hyperparameters, *, feature_dim: int, seed: int,
+                ctx: TrainContext | None = None) -> FMParameters:
+        """Parameters initialised as ``*_init_*`` say; the same ``seed`` gives the same replica.
+
+        With a ``ctx`` whose ranks can share memory (:meth:`TrainContext.shared_array`), the ranks keep
+        one state: rank 0 initialises it, and each rank then updates the rows it owns. Every rank of
+        ``ctx`` must call this.
+        """
         k = int(hp["num_factors"])
         specs = {term: init_spec(hp, term) for term in ("bias", "linear", "factors")}
         settings = optimizer_settings(hp)
+        shape = (feature_dim, _row_floats(1 + k))
+        state = ctx.shared_array(shape, np.float32) if ctx is not None and ctx.world_size > 1 else None
+        shared = ctx is not None and state is not None
+        if state is None:
+            state = np.zeros(shape, dtype=np.float32)
         rng = np.random.default_rng([seed, 17])
         bias = float(_initial(specs["bias"], (1,), rng)[0])
-        state = np.zeros((feature_dim, _row_floats(1 + k)), dtype=np.float32)
-        state[:, 0] = _initial(specs["linear"], (feature_dim,), rng)
-        state[:, 1:1 + k] = _initial(specs["factors"], (feature_dim, k), rng)
+        if not shared or (ctx is not None and ctx.rank == 0):
+            state[:, 0] = _initial(specs["linear"], (feature_dim,), rng)
+            state[:, 1:1 + k] = _initial(specs["factors"], (feature_dim, k), rng)
+        owner, owners = (ctx.rank, ctx.world_size) if shared and ctx is not None else (0, 1)
+        if shared and ctx is not None:
+            ctx.barrier()  # rank 0's initial values are in place before any rank reads them
 
         def per_column(values: dict[str, float]) -> np.ndarray:
             return np.array([values["linear"]] + [values["factors"]] * k, dtype=np.float32)
 
         bias_opt = ScalarAdam(settings.lr["bias"], settings.wd["bias"], settings.eps, settings.clip)
         return cls(hp["predictor_type"], bias, state, bias_opt, per_column(settings.lr),
-                   per_column(settings.wd), settings.eps, settings.clip)
+                   per_column(settings.wd), settings.eps, settings.clip, owner=owner, owners=owners,
+                   shared=shared)
 
     def update(self, packets: np.ndarray, rescale: float | None) -> tuple[float, float]:
         """One Adam step from the ranks' packets (:mod:`.fused`); returns the step's ``(rows, loss)``.
 
-        ``rescale`` multiplies the summed gradients; ``None`` means ``1 / rows`` (the mean).
+        ``rescale`` multiplies the summed gradients; ``None`` means ``1 / rows`` (the mean). Only the
+        rows this rank owns move; with a :attr:`shared` state the caller waits for every rank before
+        the table is read again.
         """
         if self._ids.shape[0] < packets.shape[0]:
             self._ids = np.zeros(packets.shape[0], dtype=np.int64)
             self._sums = np.zeros((packets.shape[0], self.width))
-        n = merge_packets(packets, self.slots, self._ids, self._sums, self._header)
+        n = merge_packets(packets, self.slots, self._ids, self._sums, self._header, self.owner, self.owners)
         bias_grad, rows, loss = (float(v) for v in self._header)
         if rows <= 0:
             return rows, loss

@@ -88,6 +88,20 @@ def _capacity_checks(group: SharedMemoryGroup, rank: int) -> dict[str, np.ndarra
     return out
 
 
+def _shared_array_checks(group: SharedMemoryGroup, rank: int) -> dict[str, np.ndarray]:
+    """One array for all ranks: each writes its row, and after a barrier every rank reads all rows."""
+    before = set(os.listdir("/dev/shm"))
+    table = group.shared_array((WORLD, 5), np.float32)
+    assert table is not None
+    out = {"shared_zeros": np.array(not table.any())}
+    group.barrier()  # nobody writes before every rank has checked the zeros
+    table[rank] = rank + 1.0
+    group.barrier()
+    out["shared_rows"] = table.copy()
+    out["shared_files_left"] = np.array(len(set(os.listdir("/dev/shm")) - before))
+    return out
+
+
 def _torch_context_checks(store: Any, rank: int) -> dict[str, np.ndarray]:
     """TorchContext on shared memory (a small capacity: big payloads fall back to gloo), and on gloo."""
     out: dict[str, np.ndarray] = {}
@@ -106,6 +120,7 @@ def _torch_context_checks(store: Any, rank: int) -> dict[str, np.ndarray]:
         ctx.barrier()
     with TorchContext(rank, WORLD, store=gloo_store, timeout=TIMEOUT, shared_memory=False) as ctx:
         out["gloo_shared_memory"] = np.array(ctx.shared_memory)
+        out["gloo_shared_array"] = np.array(ctx.shared_array((2, 2), np.float32) is not None)
         out.update(_battery(ctx, rank, "gloo_"))
         ctx.barrier()
     return out
@@ -143,6 +158,7 @@ def _rank_main(rank: int, port: int, out_dir: str) -> None:
     out = _battery(group, rank, "")
     out.update(_many_calls(group, rank))
     out.update(_capacity_checks(group, rank))
+    out.update(_shared_array_checks(group, rank))
     group.close()
     group.close()
     try:
@@ -239,6 +255,15 @@ def test_a_late_peer_times_out_and_a_dead_peer_fails_the_call(ranks: list[dict[s
     for r in ranks[:2]:
         message = str(r["dead_peer_error"])
         assert f"Rank 2 (pid {dead_pid}) exited" in message
+
+
+def test_a_shared_array_is_one_memory_for_every_rank(ranks: list[dict[str, np.ndarray]]) -> None:
+    expected = np.repeat(np.arange(1.0, WORLD + 1.0, dtype=np.float32)[:, None], 5, axis=1)
+    for out in ranks:
+        assert out["shared_zeros"]
+        np.testing.assert_array_equal(out["shared_rows"], expected)
+        assert out["shared_files_left"] == 0  # unlinked once every rank mapped it
+        assert not out["gloo_shared_array"]  # without shared-memory collectives there is no shared array
 
 
 def test_no_group_for_one_rank_or_ranks_on_other_hosts() -> None:

@@ -18,11 +18,12 @@ features ``i``, ``s_f = Σ_i v_if x_i`` and Rendle's identity give the score in 
 and with ``g = ∂loss/∂ŷ`` the gradients are ``∂/∂w_i = g x_i`` and
 ``∂/∂v_if = g x_i (s_f − v_if x_i)``.
 
-A *packet* carries one rank's step to the others: row 0 is the header
-``[-1, Σ g (bias gradient), rows, Σ loss, 0…]`` and each further row ``[feature id, ∂/∂w, ∂/∂v…]``
-holds the gradient of one feature the batch touched, summed over the batch. :func:`merge_packets`
-sums the packets of all ranks in rank order, so every rank derives bit-identical sums and the replicas
-stay equal.
+A *packet* carries one rank's step to the others, as float32 (half the bytes to copy between ranks):
+row 0 is the header ``[-1, Σ g (bias gradient), rows, Σ loss, 0…]`` and each further row
+``[feature id, ∂/∂w, ∂/∂v…]`` holds the gradient of one feature the batch touched, summed over the
+batch. Column 0 holds int32 values (read through an int32 view of the packet), so any feature id
+survives. :func:`merge_packets` sums the packets of all ranks in rank order, in float64, so every rank
+derives bit-identical sums and the replicas stay equal.
 
 Examples
 --------
@@ -30,10 +31,11 @@ Examples
 >>> x = sp.csr_matrix(np.array([[1.0, 2.0]], dtype=np.float32))
 >>> state = np.array([[1.0, 1.0, 0.0], [1.0, 3.0, 1.0]], dtype=np.float32)  # rows [w_i, v_i1, v_i2]
 >>> slots = np.full(2, -1, dtype=np.int32)
->>> packet = np.zeros((3, 4))
->>> u = batch_packet(x.indptr, x.indices, x.data, np.array([9.0]), 0, 1, 0.5, state, 3, True, slots, packet)
->>> u, packet[0, :4].tolist()                # 0.5 + (1 + 2) + 1·2·<v_0, v_1> = 9.5; g = 9.5 − 9
-(2, [-1.0, 0.5, 1.0, 0.25])
+>>> packet = np.zeros((3, 4), dtype=np.float32)
+>>> u = batch_packet(x.indptr, x.indices, x.data, np.array([9.0]), 0, 1, 0.5, state, 3, True, slots,
+...                  packet, packet.view(np.int32))
+>>> u, packet.view(np.int32)[:, 0].tolist(), packet[0, 1:4].tolist()  # ŷ = 0.5 + 3 + 1·2·3 = 9.5
+(2, [-1, 0, 1], [0.5, 1.0, 0.25])
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from numba import njit
 
 from sagespark.algorithms.factorization_machines.optimizer import BETA1, BETA2
 
-__all__ = ["batch_packet", "merge_packets", "adam_rows", "HEADER_WIDTH"]
+__all__ = ["batch_packet", "merge_packets", "clear_slots", "adam_rows", "HEADER_WIDTH"]
 
 HEADER_WIDTH = 4  # id marker, bias gradient, rows, loss
 
@@ -57,20 +59,22 @@ _compiled = njit(cache=True, nogil=True, error_model="numpy", fastmath=True)
 @_compiled
 def batch_packet(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, label: np.ndarray,
                  start: int, stop: int, bias: float, state: np.ndarray, width: int, regressor: bool,
-                 slots: np.ndarray, packet: np.ndarray) -> int:  # pragma: no cover - compiled
+                 slots: np.ndarray, packet: np.ndarray,
+                 packet_ids: np.ndarray) -> int:  # pragma: no cover - compiled
     """Write the packet of rows ``[start, stop)`` of a CSR shard; returns the number of feature rows.
 
     ``state[:, :width]`` holds ``[w | V]`` (``width = 1 + k``). ``slots`` (``feature_dim`` int32,
     all −1 on entry and on return) maps a feature to its packet row while the batch runs.
-    ``packet`` needs ``1 + nnz`` rows of ``max(4, 1 + width)`` values. The regressor's loss is the
-    squared error ``(ŷ − y)²``; the classifier's is the log loss of ``sigmoid(ŷ)``.
+    ``packet`` (float32) needs ``1 + nnz`` rows of ``max(4, 1 + width)`` values; ``packet_ids`` is
+    its int32 view. The regressor's loss is the squared error ``(ŷ − y)²``; the classifier's is the
+    log loss of ``sigmoid(ŷ)``.
     """
     k = width - 1
     touched = 0.0
     for p in range(indptr[start], indptr[stop]):
         i = indices[p]
         touched += state[i, 0] + slots[i]
-    packet[0, 0] = touched  # keeps the touching loads; the header is written at the end
+    packet[0, 1] = touched  # keeps the touching loads; the header is written at the end
     s = np.zeros(k)
     u = 0
     bias_grad = 0.0
@@ -113,7 +117,7 @@ def batch_packet(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, labe
                 u += 1
                 slot = u
                 slots[i] = slot
-                packet[slot, 0] = i
+                packet_ids[slot, 0] = i
                 for c in range(1, width + 1):
                     packet[slot, c] = 0.0
             gx = g * x
@@ -121,8 +125,8 @@ def batch_packet(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, labe
             for f in range(k):
                 packet[slot, 2 + f] += gx * (s[f] - state[i, 1 + f] * x)
     for j in range(1, u + 1):
-        slots[int(packet[j, 0])] = -1
-    packet[0, 0] = -1.0
+        slots[packet_ids[j, 0]] = -1
+    packet_ids[0, 0] = -1
     packet[0, 1] = bias_grad
     packet[0, 2] = stop - start
     packet[0, 3] = loss
@@ -130,26 +134,26 @@ def batch_packet(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, labe
 
 
 @_compiled
-def merge_packets(packets: np.ndarray, slots: np.ndarray, ids: np.ndarray, sums: np.ndarray,
-                  header: np.ndarray, owner: int, owners: int) -> int:  # pragma: no cover - compiled
-    """Sum concatenated packets (in the order given) by feature; returns the number of features.
+def merge_packets(packet: np.ndarray, packet_ids: np.ndarray, slots: np.ndarray, ids: np.ndarray,
+                  sums: np.ndarray, header: np.ndarray, owner: int, owners: int,
+                  n: int) -> int:  # pragma: no cover - compiled
+    """Add one packet to the ``n`` features summed so far; returns the new number of features.
 
-    Only features with ``id % owners == owner`` are kept (``0`` and ``1``: all). ``ids[:n]`` and
-    ``sums[:n]`` receive them in order of first appearance with their summed gradients (``sums`` is
-    ``rows × width``); ``header[:3]`` the summed bias gradient, rows and loss of all packets.
+    Call it for each rank's packet in rank order, starting from ``n = 0`` with a zeroed ``header``,
+    then :func:`clear_slots`. Only features with ``id % owners == owner`` are kept (``0`` and ``1``:
+    all). ``ids[:n]`` and ``sums[:n]`` (float64, ``rows × width``) hold them in order of first
+    appearance with their summed gradients; ``header[:3]`` the summed bias gradient, rows and loss.
     ``slots`` as in :func:`batch_packet`.
     """
-    n = 0
     width = sums.shape[1]
-    header[0] = header[1] = header[2] = 0.0
-    for r in range(packets.shape[0]):
-        key = packets[r, 0]
+    for r in range(packet.shape[0]):
+        key = packet_ids[r, 0]
         if key < 0:
-            header[0] += packets[r, 1]
-            header[1] += packets[r, 2]
-            header[2] += packets[r, 3]
+            header[0] += packet[r, 1]
+            header[1] += packet[r, 2]
+            header[2] += packet[r, 3]
             continue
-        i = int(key)
+        i = key
         if i % owners != owner:
             continue
         slot = slots[i]
@@ -159,13 +163,18 @@ def merge_packets(packets: np.ndarray, slots: np.ndarray, ids: np.ndarray, sums:
             slots[i] = slot
             ids[slot] = i
             for c in range(width):
-                sums[slot, c] = packets[r, 1 + c]
+                sums[slot, c] = packet[r, 1 + c]
         else:
             for c in range(width):
-                sums[slot, c] += packets[r, 1 + c]
+                sums[slot, c] += packet[r, 1 + c]
+    return n
+
+
+@_compiled
+def clear_slots(slots: np.ndarray, ids: np.ndarray, n: int) -> None:  # pragma: no cover - compiled
+    """Reset the ``slots`` entries of ``ids[:n]`` to −1 after the last :func:`merge_packets`."""
     for j in range(n):
         slots[ids[j]] = -1
-    return n
 
 
 @_compiled

@@ -8,9 +8,10 @@ Examples
 >>> hp = FactorizationMachinesHyperparameters.from_dict(
 ...     {"num_factors": 2, "predictor_type": "regressor", "feature_dim": 3, "linear_lr": 0.1})
 >>> params = FMParameters.initial(hp, feature_dim=3, seed=0)
->>> packet = np.array([[-1.0, 0.0, 1.0, 0.0], [2.0, 5.0, 0.0, 0.0]])  # 1 row; feature 2: ∂/∂w = 5
+>>> packet = np.array([[0, 0.0, 1.0, 0.0], [0, 5.0, 0.0, 0.0]], dtype=np.float32)  # 1 row
+>>> packet.view(np.int32)[:, 0] = [-1, 2]                                      # feature 2: ∂/∂w = 5
 >>> before = float(params.table[2, 0])
->>> params.update(packet, rescale=None)
+>>> params.update([packet], rescale=None)
 (1.0, 0.0)
 >>> round(before - float(params.table[2, 0]), 4)                      # Adam's first step: lr
 0.1
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sagespark.algorithms.factorization_machines.fused import adam_rows, merge_packets
+from sagespark.algorithms.factorization_machines.fused import adam_rows, clear_slots, merge_packets
 from sagespark.algorithms.factorization_machines.hyperparameters import (
     InitSpec,
     init_spec,
@@ -109,17 +110,23 @@ class FMParameters:
                    per_column(settings.wd), settings.eps, settings.clip, owner=owner, owners=owners,
                    shared=shared)
 
-    def update(self, packets: np.ndarray, rescale: float | None) -> tuple[float, float]:
+    def update(self, packets: list[np.ndarray], rescale: float | None) -> tuple[float, float]:
         """One Adam step from the ranks' packets (:mod:`.fused`); returns the step's ``(rows, loss)``.
 
         ``rescale`` multiplies the summed gradients; ``None`` means ``1 / rows`` (the mean). Only the
         rows this rank owns move; with a :attr:`shared` state the caller waits for every rank before
         the table is read again.
         """
-        if self._ids.shape[0] < packets.shape[0]:
-            self._ids = np.zeros(packets.shape[0], dtype=np.int64)
-            self._sums = np.zeros((packets.shape[0], self.width))
-        n = merge_packets(packets, self.slots, self._ids, self._sums, self._header, self.owner, self.owners)
+        rows_in = sum(p.shape[0] for p in packets)
+        if self._ids.shape[0] < rows_in:
+            self._ids = np.zeros(rows_in, dtype=np.int64)
+            self._sums = np.zeros((rows_in, self.width))
+        self._header[:] = 0.0
+        n = 0
+        for packet in packets:  # in rank order: every rank sums in the same order
+            n = merge_packets(packet, packet.view(np.int32), self.slots, self._ids, self._sums,
+                              self._header, self.owner, self.owners, n)
+        clear_slots(self.slots, self._ids, n)
         bias_grad, rows, loss = (float(v) for v in self._header)
         if rows <= 0:
             return rows, loss

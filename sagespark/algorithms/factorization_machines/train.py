@@ -5,7 +5,9 @@ mini-batches, and per step writes the summed gradient of its batch over the feat
 touches as a *packet* (:mod:`.fused`). The ranks allgather the packets (``u × (k + 2)`` values, with
 ``u`` the batch's distinct features, instead of a dense ``feature_dim × k`` allreduce), and each sums
 them in rank order and applies the identical lazy Adam update (:mod:`.parameters`), so all replicas
-stay equal. Training loss is logged per epoch; the test channel is scored at the end with the same
+stay equal. Ranks on one host keep a single table in shared memory instead: each applies the update
+to the rows it owns (feature id modulo the world size) and a barrier ends the step, so the table is
+the one the replicas would hold, in a world-size-th of the memory and update work. Training loss is logged per epoch; the test channel is scored at the end with the same
 predictor that serves the model.
 
 The step is compiled CPU code whatever the context's device: a batch of SageMaker's default 1,000
@@ -91,7 +93,8 @@ def train_fm(ctx: TrainContext, data: Mapping[str, ChannelData], hp: Hyperparame
     k = int(hp["num_factors"])
     rescale = optimizer_settings(hp).rescale
     # Same seed on every rank: identical replicas without a broadcast of the (possibly large) table.
-    params = FMParameters.initial(hp, feature_dim=dim, seed=ctx.seed)
+    # Ranks on one host share one table and each updates the rows it owns.
+    params = FMParameters.initial(hp, feature_dim=dim, seed=ctx.seed, ctx=ctx)
 
     n = num_rows(features)
     batch_size = int(hp["mini_batch_size"])
@@ -100,9 +103,12 @@ def train_fm(ctx: TrainContext, data: Mapping[str, ChannelData], hp: Hyperparame
     steps = max(1, -(-largest // batch_size))
     shuffle_rng = np.random.default_rng([ctx.seed, 29, ctx.rank])
     shard = shard_batches(features, label, num_batches=steps, order=shuffle_rng.permutation(n))
-    ctx.log(f"training on {n} rows in {steps} mini-batches per epoch (feature_dim={dim}, num_factors={k})")
+    layout = "one table in shared memory for all ranks" if params.shared else "a replica per rank"
+    ctx.log(f"training on {n} rows in {steps} mini-batches per epoch (feature_dim={dim}, num_factors={k}; "
+            f"{layout})")
 
-    packet = np.zeros((1 + shard.capacity, max(HEADER_WIDTH, 2 + k)))
+    packet = np.zeros((1 + shard.capacity, max(HEADER_WIDTH, 2 + k)), dtype=np.float32)
+    packet_ids = packet.view(np.int32)
     regressor = predictor_type == "regressor"
     metrics: dict[str, float] = {}
     for epoch in range(1, int(hp["epochs"]) + 1):
@@ -110,11 +116,12 @@ def train_fm(ctx: TrainContext, data: Mapping[str, ChannelData], hp: Hyperparame
         for index in shuffle_rng.permutation(steps):
             u = batch_packet(shard.indptr, shard.indices, shard.data, shard.label, shard.bounds[index],
                              shard.bounds[index + 1], params.bias, params.state, params.width, regressor,
-                             params.slots, packet)
+                             params.slots, packet, packet_ids)
             # The shared-memory collective copies just these rows; other transports pad as needed.
             mine = packet[:1 + u]
-            packets = mine if ctx.world_size == 1 else np.concatenate(ctx.allgather(mine))
-            rows, loss = params.update(packets, rescale)
+            rows, loss = params.update([mine] if ctx.world_size == 1 else ctx.allgather(mine), rescale)
+            if params.shared:
+                ctx.barrier()  # every owner's rows are written before any rank reads the table again
             rows_sum += rows
             loss_sum += loss
         name, value = ("train:rmse", float(np.sqrt(loss_sum / max(rows_sum, 1.0)))) \

@@ -12,7 +12,7 @@ import torch
 
 from sagespark.algorithms.base import ChannelData
 from sagespark.algorithms.factorization_machines import FactorizationMachines
-from sagespark.algorithms.factorization_machines.fused import batch_packet, merge_packets
+from sagespark.algorithms.factorization_machines.fused import batch_packet, clear_slots, merge_packets
 from sagespark.algorithms.factorization_machines.predict import FMPredictor
 from sagespark.distributed.context import LocalContext
 from sagespark.errors import DataFormatError, InvalidHyperparameterError
@@ -152,16 +152,20 @@ def test_compiled_gradients_match_autograd(predictor_type: str) -> None:
         loss.backward()
     assert w0.grad is not None and t.grad is not None
     slots = np.full(7, -1, dtype=np.int32)
-    packet = np.zeros((1 + x.nnz, 5))
+    packet = np.zeros((1 + x.nnz, 5), dtype=np.float32)
     # Two half-batches as two ranks' packets: the merge sums them per feature.
     u1 = batch_packet(x.indptr, x.indices, x.data, y, 0, 12, 0.3, table, 4, predictor_type == "regressor",
-                      slots, packet)
+                      slots, packet, packet.view(np.int32))
     first = packet[:1 + u1].copy()
     u2 = batch_packet(x.indptr, x.indices, x.data, y, 12, 20, 0.3, table, 4, predictor_type == "regressor",
-                      slots, packet)
+                      slots, packet, packet.view(np.int32))
     assert (slots == -1).all()  # the scratch map is clean again after every call
     ids, sums, header = np.zeros(x.nnz, np.int64), np.zeros((x.nnz, 4)), np.zeros(3)
-    n = merge_packets(np.concatenate([first, packet[:1 + u2]]), slots, ids, sums, header, 0, 1)
+    n = 0
+    for part in (first, packet[:1 + u2]):
+        n = merge_packets(part, part.view(np.int32), slots, ids, sums, header, 0, 1, n)
+    clear_slots(slots, ids, n)
+    assert (slots == -1).all()
     full = np.zeros((7, 4))
     full[ids[:n]] = sums[:n]
     np.testing.assert_allclose(header, [w0.grad.item(), 20, loss.item()], rtol=1e-5)

@@ -26,7 +26,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sagespark.algorithms.base import Algorithm
 from sagespark.bridge import training_shards
@@ -90,8 +90,13 @@ def concurrent_task_slots(sc: SparkContext) -> int | None:
         return None
 
 
+def _conf(sc: SparkContext) -> Any:
+    """The context's live SparkConf: one JVM call per lookup, where ``getConf()`` first copies every entry."""
+    return sc._conf  # type: ignore[attr-defined]
+
+
 def _check_cluster(sc: SparkContext, num_workers: int) -> None:
-    conf = sc.getConf()
+    conf = _conf(sc)
     if conf.get("spark.dynamicAllocation.enabled", "false").lower() == "true":
         raise TrainingError(
             "sagespark trains in a Spark barrier stage, which does not support dynamic allocation; "
@@ -118,7 +123,7 @@ def _check_cluster(sc: SparkContext, num_workers: int) -> None:
 def _use_gpu(sc: SparkContext, use_gpu: bool | None) -> bool:
     if use_gpu is not None:
         return use_gpu
-    amount = sc.getConf().get("spark.task.resource.gpu.amount")
+    amount = _conf(sc).get("spark.task.resource.gpu.amount")
     return amount is not None and float(amount) > 0
 
 
@@ -192,7 +197,7 @@ def _driver_store(spark: SparkSession, num_workers: int) -> DriverStore | None:
         # Executors of a local master run on this machine: the store listens on loopback only.
         return DriverStore.open(num_workers, "127.0.0.1")
     # Elsewhere executors reach the driver by its host name; it listens where Spark's driver does.
-    conf = sc.getConf()
+    conf = _conf(sc)
     host = conf.get("spark.driver.host", "127.0.0.1")
     return DriverStore.open(num_workers, host, bind=conf.get("spark.driver.bindAddress", host))
 

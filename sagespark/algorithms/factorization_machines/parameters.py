@@ -48,6 +48,19 @@ def _row_floats(width: int) -> int:
     return -(-3 * width // 16) * 16
 
 
+def _line_aligned_zeros(shape: tuple[int, int]) -> np.ndarray:
+    """Zeroed float32 rows that start on a cache line.
+
+    numpy's allocations start 16 bytes into a line as often as not, which spreads every 128-byte row
+    over three lines instead of two: a third more memory traffic per touched row (an epoch measured
+    ~60 % slower).
+    """
+    size = shape[0] * shape[1]
+    raw = np.zeros(size + 16, dtype=np.float32)
+    skip = (-raw.ctypes.data % 64) // 4
+    return raw[skip:skip + size].reshape(shape)
+
+
 class FMParameters:
     """The global bias and a float32 state whose rows are ``[w_i, v_i | m | v | padding]``.
 
@@ -92,7 +105,7 @@ class FMParameters:
         state = ctx.shared_array(shape, np.float32) if ctx is not None and ctx.world_size > 1 else None
         shared = ctx is not None and state is not None
         if state is None:
-            state = np.zeros(shape, dtype=np.float32)
+            state = _line_aligned_zeros(shape)
         rng = np.random.default_rng([seed, 17])
         bias = float(_initial(specs["bias"], (1,), rng)[0])
         if not shared or (ctx is not None and ctx.rank == 0):

@@ -7,8 +7,8 @@ touches as a *packet* (:mod:`.fused`). The ranks allgather the packets (``u × (
 them in rank order and applies the identical lazy Adam update (:mod:`.parameters`), so all replicas
 stay equal. Ranks on one host keep a single table in shared memory instead: each applies the update
 to the rows it owns (feature id modulo the world size) and a barrier ends the step, so the table is
-the one the replicas would hold, in a world-size-th of the memory and update work. Training loss is logged per epoch; the test channel is scored at the end with the same
-predictor that serves the model.
+the one the replicas would hold, in a world-size-th of the memory and update work. Training loss is
+logged per epoch; the test channel is scored at the end with the same predictor that serves the model.
 
 The step is compiled CPU code whatever the context's device: a batch of SageMaker's default 1,000
 one-hot rows is a few thousand table rows, far below what pays for a GPU kernel launch per operation

@@ -13,6 +13,7 @@ import torch
 from sagespark.algorithms.base import ChannelData
 from sagespark.algorithms.factorization_machines import FactorizationMachines
 from sagespark.algorithms.factorization_machines.fused import batch_packet, clear_slots, merge_packets
+from sagespark.algorithms.factorization_machines.parameters import FMParameters
 from sagespark.algorithms.factorization_machines.predict import FMPredictor
 from sagespark.distributed.context import LocalContext
 from sagespark.errors import DataFormatError, InvalidHyperparameterError
@@ -78,6 +79,14 @@ def test_a_shared_table_trains_the_same_model_as_replicas(predictor_type: str) -
     np.testing.assert_array_equal(shared.state.linear, replicas.state.linear)
     assert shared.state.bias == replicas.state.bias
     assert shared.metrics == replicas.metrics
+
+
+def test_state_rows_start_on_cache_lines() -> None:
+    # Each feature's parameters and moments fill whole 64-byte lines, so an update touches two lines.
+    hp = _hp(predictor_type="regressor", num_factors=8, feature_dim=1000)
+    for seed in range(4):  # numpy's own allocations land on varying offsets
+        state = FMParameters.initial(hp, feature_dim=1000, seed=seed).state
+        assert state.ctypes.data % 64 == 0 and state.strides[0] % 64 == 0 and state.flags.c_contiguous
 
 
 def test_default_hyperparameters_learn_the_mean_in_one_epoch() -> None:

@@ -50,22 +50,33 @@ def _shm(ctx: TorchContext, rank: int, calls: int) -> dict[str, float]:
     assert ctx.shared_memory, "the ranks did not get a shared-memory group"
     grad = np.full(825, rank + 1.0, dtype=np.float32)
     block = np.full((300, 9), float(rank))
+    packet = np.full((2850, 10), float(rank), dtype=np.float32)
     ctx.barrier()
     reduce_s = _timed(lambda: ctx.allreduce(grad), calls)
     ctx.barrier()
     gather_s = _timed(lambda: ctx.allgather(block), calls)
-    return {"allreduce": reduce_s, "allgather": gather_s}
+    ctx.barrier()
+    packet_s = _timed(lambda: ctx.allgather(packet), calls)
+    barrier_s = _timed(ctx.barrier, calls)
+    return {"allreduce": reduce_s, "allgather": gather_s, "allgather_fm_packet": packet_s,
+            "barrier": barrier_s}
 
 
 def _gloo(ctx: TorchContext, rank: int, calls: int) -> dict[str, float]:
     grad = torch.full((825,), rank + 1.0, dtype=torch.float32)
     block = torch.full((300, 9), float(rank), dtype=torch.float64)
     parts = [torch.empty_like(block) for _ in range(ctx.world_size)]
+    packet = torch.full((2850, 10), float(rank), dtype=torch.float32)
+    packets = [torch.empty_like(packet) for _ in range(ctx.world_size)]
     dist.barrier()
     reduce_s = _timed(lambda: dist.all_reduce(grad.clone()), calls)
     dist.barrier()
     gather_s = _timed(lambda: dist.all_gather(parts, block), calls)
-    return {"allreduce": reduce_s, "allgather": gather_s}
+    dist.barrier()
+    packet_s = _timed(lambda: dist.all_gather(packets, packet), calls)
+    barrier_s = _timed(dist.barrier, calls)
+    return {"allreduce": reduce_s, "allgather": gather_s, "allgather_fm_packet": packet_s,
+            "barrier": barrier_s}
 
 
 def _rank_main(rank: int, port: int, ranks: int, calls: int, out: str) -> None:
@@ -94,7 +105,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{args.ranks} processes on one host, {args.calls} calls each; rank 0 wall seconds")
     head = f"{'shm s':>9}{'gloo s':>9}{'shm µs/call':>13}{'gloo µs/call':>14}{'speed-up':>10}"
     print(f"{'collective':<28}{head}")
-    labels = {"allreduce": "allreduce 825 float32", "allgather": "all_gather 300x9 float64"}
+    labels = {"allreduce": "allreduce 825 float32", "allgather": "all_gather 300x9 float64",
+              "allgather_fm_packet": "all_gather 2850x10 float32", "barrier": "barrier"}
     for key, label in labels.items():
         shm, gloo = results["shm"][key], results["gloo"][key]
         print(f"{label:<28}{shm:>9.3f}{gloo:>9.3f}{shm / args.calls * 1e6:>13.1f}"

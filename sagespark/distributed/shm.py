@@ -56,6 +56,7 @@ DTYPES: tuple[np.dtype[Any], ...] = tuple(
     np.dtype(t)
     for t in (np.float32, np.float64, np.float16, np.int64, np.int32, np.int16, np.int8, np.uint8, np.bool_)
 )
+_DTYPE_INDEX = {dtype: index for index, dtype in enumerate(DTYPES)}
 MAX_DIMS = 8
 _LINE, _HEAD = 64, 128  # cache line (one counter each: no false sharing), slot header bytes
 _SPIN_S, _YIELD_S, _SLEEP_S, _CHECK_S = 50e-6, 5e-3, 100e-6, 0.5
@@ -266,9 +267,10 @@ class SharedMemoryGroup:
             dtype, shape = _unpack(heads[other])
             raise ValueError(f"allreduce needs one dtype and shape on every rank: rank {self.rank} has "
                              f"{array.dtype} {array.shape}, rank {other} has {dtype} {shape}.")
-        out = self._read(parity, 0, heads[0]).copy()
+        # Every rank's payload has this rank's dtype and shape (checked above).
+        out = self._read(parity, 0, array.nbytes, array.dtype, array.shape).copy()
         for rank in range(1, self.world_size):
-            table[op](out, self._read(parity, rank, heads[rank]), out=out)
+            table[op](out, self._read(parity, rank, array.nbytes, array.dtype, array.shape), out=out)
         return out
 
     def allgather(self, array: np.ndarray) -> list[np.ndarray]:
@@ -277,6 +279,7 @@ class SharedMemoryGroup:
         parity, heads = self._exchange(array)
         if (fallback := self._over(heads)) is not None:
             return fallback.allgather(array)
+        parts = []
         for rank, head in enumerate(heads):
             dtype, shape = _unpack(head)
             if dtype != array.dtype or shape[1:] != array.shape[1:] or len(shape) != array.ndim:
@@ -284,7 +287,8 @@ class SharedMemoryGroup:
                     f"allgather needs one dtype and one trailing shape on every rank: rank {self.rank} has "
                     f"{array.dtype} {array.shape}, rank {rank} has {dtype} {shape}."
                 )
-        return [self._read(parity, rank, head).copy() for rank, head in enumerate(heads)]
+            parts.append(self._read(parity, rank, int(head[0]), dtype, shape).copy())
+        return parts
 
     def broadcast(self, array: np.ndarray | None, src: int = 0) -> np.ndarray:
         """Rank ``src``'s array on every rank; the other ranks may pass ``None``."""
@@ -295,7 +299,8 @@ class SharedMemoryGroup:
         parity, heads = self._exchange(array if self.rank == src else None)
         if (fallback := self._over(heads)) is not None:
             return fallback.broadcast(array, src)
-        return self._read(parity, src, heads[src]).copy()
+        dtype, shape = _unpack(heads[src])
+        return self._read(parity, src, int(heads[src, 0]), dtype, shape).copy()
 
     def barrier(self) -> None:
         """Wait until every rank has called ``barrier``."""
@@ -352,7 +357,7 @@ class SharedMemoryGroup:
             head[0] = -1
         else:
             pad = (-1,) * (MAX_DIMS - array.ndim)
-            head[: 3 + MAX_DIMS] = (array.nbytes, array.ndim, DTYPES.index(array.dtype), *array.shape, *pad)
+            head[: 3 + MAX_DIMS] = (array.nbytes, array.ndim, _DTYPE_INDEX[array.dtype], *array.shape, *pad)
             if array.nbytes <= self.capacity:
                 lay.data[parity][self.rank, : array.nbytes] = array.reshape(-1).view(np.uint8)
         lay.seq[self.rank] = call  # publish: on x86-64 no peer sees this before the stores above
@@ -387,17 +392,17 @@ class SharedMemoryGroup:
     def _over(self, heads: np.ndarray) -> Collectives | None:
         """The fallback when some rank's payload exceeds the capacity. Every rank reads the same headers,
         so every rank takes the same branch."""
-        if not (heads[:, 0] > self.capacity).any():
+        if max(heads[:, 0].tolist()) <= self.capacity:  # plain ints: this runs on every call
             return None
         if self._fallback is None:
             raise ValueError(f"A payload exceeds the shared-memory slot capacity ({self.capacity} bytes) "
                              "and the group has no fallback.")
         return self._fallback
 
-    def _read(self, parity: int, rank: int, head: np.ndarray) -> np.ndarray:
+    def _read(self, parity: int, rank: int, nbytes: int, dtype: np.dtype[Any], shape: tuple[int, ...]
+              ) -> np.ndarray:
         assert self._lay is not None
-        dtype, shape = _unpack(head)
-        return self._lay.data[parity][rank, : int(head[0])].view(dtype).reshape(shape)
+        return self._lay.data[parity][rank, :nbytes].view(dtype).reshape(shape)
 
 
 def check_array(array: Any) -> np.ndarray:
@@ -414,8 +419,8 @@ def check_array(array: Any) -> np.ndarray:
 
 
 def _unpack(head: np.ndarray) -> tuple[np.dtype[Any], tuple[int, ...]]:
-    ndim = int(head[1])
-    return DTYPES[int(head[2])], tuple(int(n) for n in head[3 : 3 + ndim])
+    ndim, dtype = int(head[1]), int(head[2])  # one conversion of the shape, not one per dimension:
+    return DTYPES[dtype], tuple(head[3 : 3 + ndim].tolist())  # collectives run every training step
 
 
 def _gather(store: Store, key: str, world_size: int, timeout: _dt.timedelta) -> list[bytes]:

@@ -152,6 +152,34 @@ def _create_file(size: int, token: bytes, folders: tuple[str, ...] | None = None
     return None
 
 
+def _offer_file(size: int, folders: tuple[str, ...] | None = None
+                ) -> tuple[tuple[str, mmap.mmap] | None, str]:
+    """Rank 0: a new file (or ``None``) and the note that tells the peers where it is."""
+    token = secrets.token_bytes(16)  # proves a peer mapped this file, not a namesake elsewhere
+    made = _create_file(size, token, folders)
+    return made, json.dumps(["", ""] if made is None else [made[0], token.hex()])
+
+
+def _map_offered(note: str | bytes, size: int, made: tuple[str, mmap.mmap] | None
+                 ) -> tuple[str, mmap.mmap | None]:
+    """Every rank: the offered file's path and this rank's mapping (rank 0 passes what it ``made``)."""
+    path, token_hex = json.loads(note)
+    if not path:
+        return "", None
+    return path, made[1] if made is not None else _attach(path, size, bytes.fromhex(token_hex))
+
+
+def _settle(rank: int, path: str, mm: mmap.mmap | None, everyone_mapped: bool) -> mmap.mmap | None:
+    """Once every rank has tried to map the file: rank 0 unlinks it; the mapping, unless a rank failed."""
+    if rank == 0 and path:
+        os.unlink(path)
+    if everyone_mapped:
+        return mm
+    if mm is not None:
+        mm.close()
+    return None
+
+
 def _attach(path: str, size: int, token: bytes) -> mmap.mmap | None:
     try:
         fd = os.open(path, os.O_RDWR)
@@ -232,22 +260,16 @@ class SharedMemoryGroup:
         peers = [json.loads(v) for v in _gather(store, f"{key}/who", world_size, timeout)]
         if any(ident != peers[0][0] for ident, _ in peers) or platform.machine() != "x86_64":
             return None
-        size, mm, made = _LINE * (1 + world_size) + 2 * world_size * (_HEAD + capacity), None, None
+        size, made = _LINE * (1 + world_size) + 2 * world_size * (_HEAD + capacity), None
         if rank == 0:
-            token = secrets.token_bytes(16)  # proves a peer mapped this file, not a namesake elsewhere
-            made = _create_file(size, token)
-            store.set(f"{key}/file", json.dumps(["", ""] if made is None else [made[0], token.hex()]))
+            made, note = _offer_file(size)
+            store.set(f"{key}/file", note)
         store.wait([f"{key}/file"], timeout)
-        path, token_hex = json.loads(store.get(f"{key}/file"))
-        if path:
-            mm = made[1] if made is not None else _attach(path, size, bytes.fromhex(token_hex))
+        path, mm = _map_offered(store.get(f"{key}/file"), size, made)
         store.set(f"{key}/mapped/{rank}", "1" if mm is not None else "0")
-        mapped = _gather(store, f"{key}/mapped", world_size, timeout)
-        if rank == 0 and path:
-            os.unlink(path)
-        if mm is None or any(m != b"1" for m in mapped):
-            if mm is not None:
-                mm.close()
+        mapped = all(m == b"1" for m in _gather(store, f"{key}/mapped", world_size, timeout))
+        mm = _settle(rank, path, mm, mapped)
+        if mm is None:
             return None
         return cls(mm, rank, world_size, capacity, timeout, [pid for _, pid in peers], fallback)
 
@@ -316,25 +338,12 @@ class SharedMemoryGroup:
         """
         dtype = np.dtype(dtype)
         size = _LINE + max(1, int(np.prod(shape)) * dtype.itemsize)  # the token's line, then the data
-        made = None
-        note = b""
-        if self.rank == 0:
-            token = secrets.token_bytes(16)
-            made = _create_file(size, token, folders=("/dev/shm",))
-            note = json.dumps(["", ""] if made is None else [made[0], token.hex()]).encode()
-        sent = self.broadcast(np.frombuffer(note, np.uint8) if self.rank == 0 else None, src=0)
-        path, token_hex = json.loads(sent.tobytes())
-        mm = None
-        if path:
-            mm = made[1] if made is not None else _attach(path, size, bytes.fromhex(token_hex))
+        made, note = _offer_file(size, folders=("/dev/shm",)) if self.rank == 0 else (None, "")
+        sent = self.broadcast(np.frombuffer(note.encode(), np.uint8) if self.rank == 0 else None, src=0)
+        path, mm = _map_offered(sent.tobytes(), size, made)
         mapped = bool(self.allreduce(np.array([mm is not None]), op="min")[0])
-        if self.rank == 0 and path:
-            os.unlink(path)
-        if not mapped:
-            if mm is not None:
-                mm.close()
-            return None
-        return np.ndarray(tuple(shape), dtype, buffer=mm, offset=_LINE)
+        mm = _settle(self.rank, path, mm, mapped)
+        return None if mm is None else np.ndarray(tuple(shape), dtype, buffer=mm, offset=_LINE)
 
     def close(self) -> None:
         """Unmap the file (safe to call twice); the group cannot be used afterwards."""

@@ -72,9 +72,9 @@ class FMParameters:
 
     def __init__(self, predictor_type: str, bias: float, state: np.ndarray, bias_opt: ScalarAdam,
                  lr: np.ndarray, wd: np.ndarray, eps: float, clip: float | None, *, owner: int = 0,
-                 owners: int = 1, shared: bool = False) -> None:
+                 owners: int = 1) -> None:
         self.predictor_type = predictor_type
-        self.owner, self.owners, self.shared = owner, owners, shared
+        self.owner, self.owners = owner, owners
         self.bias, self.state = bias, state
         self.width = lr.shape[0]
         self.table = state[:, :self.width]
@@ -103,16 +103,15 @@ class FMParameters:
         settings = optimizer_settings(hp)
         shape = (feature_dim, _row_floats(1 + k))
         state = ctx.shared_array(shape, np.float32) if ctx is not None and ctx.world_size > 1 else None
-        shared = ctx is not None and state is not None
+        owner, owners = (0, 1) if ctx is None or state is None else (ctx.rank, ctx.world_size)
         if state is None:
             state = _line_aligned_zeros(shape)
         rng = np.random.default_rng([seed, 17])
         bias = float(_initial(specs["bias"], (1,), rng)[0])
-        if not shared or (ctx is not None and ctx.rank == 0):
+        if owner == 0:  # a private replica, or rank 0 for the shared table
             state[:, 0] = _initial(specs["linear"], (feature_dim,), rng)
             state[:, 1:1 + k] = _initial(specs["factors"], (feature_dim, k), rng)
-        owner, owners = (ctx.rank, ctx.world_size) if shared and ctx is not None else (0, 1)
-        if shared and ctx is not None:
+        if ctx is not None and owners > 1:
             ctx.barrier()  # rank 0's initial values are in place before any rank reads them
 
         def per_column(values: dict[str, float]) -> np.ndarray:
@@ -120,8 +119,12 @@ class FMParameters:
 
         bias_opt = ScalarAdam(settings.lr["bias"], settings.wd["bias"], settings.eps, settings.clip)
         return cls(hp["predictor_type"], bias, state, bias_opt, per_column(settings.lr),
-                   per_column(settings.wd), settings.eps, settings.clip, owner=owner, owners=owners,
-                   shared=shared)
+                   per_column(settings.wd), settings.eps, settings.clip, owner=owner, owners=owners)
+
+    @property
+    def shared(self) -> bool:
+        """Whether the ranks share this state (each updating its own rows) rather than each holding all."""
+        return self.owners > 1
 
     def update(self, packets: list[np.ndarray], rescale: float | None) -> tuple[float, float]:
         """One Adam step from the ranks' packets (:mod:`.fused`); returns the step's ``(rows, loss)``.

@@ -26,7 +26,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BRIDGE_ENABLED_CONF", "bridge_jar", "training_shards"]
+__all__ = ["BRIDGE_ENABLED_CONF", "bridge_jar", "shard_manifests", "training_shards"]
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +56,26 @@ def training_shards(spark: Any) -> Any | None:
         if key not in _loaded:
             _loaded[key] = _load(sc)
         return _loaded[key]
+
+
+def shard_manifests(shards: Any, df: Any, partitions: int, *, reuse: bool) -> Any:
+    """An RDD of one JSON manifest per partition: ``df`` spread over ``partitions`` and written as shards.
+
+    ``shards`` is the JVM object :func:`training_shards` returns. With ``reuse``, a ``df`` that already has
+    ``partitions`` partitions keeps them; otherwise its rows are dealt round-robin. A task of a stage over
+    the RDD writes its partition's files and hands the manifest to its Python worker, which reads them
+    with :func:`sagespark.data.training_shards.batches_from_shards`.
+
+    Examples
+    --------
+    >>> manifests = shard_manifests(training_shards(spark), df, 2, reuse=True)   # doctest: +SKIP
+    >>> manifests.getNumPartitions()                                            # doctest: +SKIP
+    2
+    """
+    from pyspark import RDD
+    from pyspark.serializers import UTF8Deserializer
+
+    return RDD(shards.export(df._jdf, partitions, reuse), df.sparkSession.sparkContext, UTF8Deserializer())
 
 
 def _load(sc: Any) -> Any | None:

@@ -55,31 +55,73 @@ def vector_column_kind(data_type: DataType) -> str | None:
 
 
 def _converted(field: InputField, source: str, data_type: DataType) -> Column | None:
-    """The column converted for ``field``, or ``None`` when its type does not fit."""
-    from pyspark.sql import functions as F
-    from pyspark.sql.types import ArrayType, DecimalType, NumericType, StringType
+    """The column converted for ``field``; ``None`` when it is used as it is.
 
-    col = F.col(f"`{source}`")
+    Raises
+    ------
+    DataFormatError
+        When the column's type does not fit the field.
+    """
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import ArrayType, DecimalType, DoubleType, NumericType, StringType
+
+    fits = True
     if field.kind == "vector":
         kind = vector_column_kind(data_type)
+        fits = kind is not None
         if kind == "numeric":
             # A single number per row is a vector of size one.
-            return F.array(col.cast("double"))
+            return F.array(F.col(f"`{source}`").cast("double"))
         if (
             kind == "array"
             and isinstance(data_type, ArrayType)
             and isinstance(data_type.elementType, DecimalType)
         ):
             # Arrow decimals have no numpy view; doubles do.
-            return col.cast("array<double>")
-        return col if kind is not None else None
-    if field.kind == "double":
-        return col.cast("double") if isinstance(data_type, NumericType) else None
-    if field.kind == "string":
-        return col if isinstance(data_type, StringType) else None
-    raise DataFormatError(
-        f"Input {field.name!r} has unknown kind {field.kind!r}; expected one of {sorted(_EXPECTED)}."
-    )
+            return F.col(f"`{source}`").cast("array<double>")
+    elif field.kind == "double":
+        fits = isinstance(data_type, NumericType)
+        if fits and not isinstance(data_type, DoubleType):
+            return F.col(f"`{source}`").cast("double")
+    elif field.kind == "string":
+        fits = isinstance(data_type, StringType)
+    else:
+        raise DataFormatError(
+            f"Input {field.name!r} has unknown kind {field.kind!r}; expected one of {sorted(_EXPECTED)}."
+        )
+    if not fits:
+        raise DataFormatError(
+            f"Column {source!r} ({field.param}) must be {_EXPECTED[field.kind]}; "
+            f"got {data_type.simpleString()}."
+        )
+    return None
+
+
+def _selection(
+    df: DataFrame,
+    inputs: tuple[InputField, ...],
+    column_names: Mapping[str, str],
+    *,
+    for_training: bool,
+) -> list[tuple[InputField, str, Column | None]]:
+    """``(field, source column, conversion or None)`` for each input to select, checked."""
+    types = {f.name: f.dataType for f in df.schema.fields}
+    sources = {f.name: column_names.get(f.param) or column_names.get(f.name) or f.name for f in inputs}
+    chosen: list[tuple[InputField, str, Column | None]] = []
+    for field in inputs:
+        source = sources[field.name]
+        needed = field.required_for_training if for_training else field.used_for_prediction
+        if not for_training and not field.used_for_prediction:
+            continue
+        if source not in types:
+            if needed:
+                raise DataFormatError(
+                    f"Column {source!r} ({field.param}) does not exist; the DataFrame has columns "
+                    f"{list(types)}."
+                )
+            continue
+        chosen.append((field, source, _converted(field, source, types[source])))
+    return chosen
 
 
 def select_inputs(
@@ -125,7 +167,11 @@ def select_inputs(
     >>> out.schema.simpleString()  # doctest: +SKIP
     'struct<label:double>'
     """
-    return df.select(*input_columns(df, inputs, column_names, for_training=for_training))
+    chosen = _selection(df, inputs, column_names, for_training=for_training)
+    names = [field.name for field, _, _ in chosen]
+    if df.columns == names and all(source == field.name and c is None for field, source, c in chosen):
+        return df  # already the inputs: a select would only cost its analysis (~30 ms per fit)
+    return df.select(*_columns(chosen, set()))
 
 
 def input_columns(
@@ -141,33 +187,19 @@ def input_columns(
     ``float32_vectors``: Vector columns whose first row is dense become ``array<float>``
     (:func:`dense_vector_columns`), the cheap form for Arrow.
     """
-    from pyspark.ml.functions import vector_to_array
+    chosen = _selection(df, inputs, column_names, for_training=for_training)
+    vectors = [source for field, source, _ in chosen if field.kind == "vector"]
+    return _columns(chosen, dense_vector_columns(df, vectors) if float32_vectors else set())
 
-    types = {f.name: f.dataType for f in df.schema.fields}
-    sources = {f.name: column_names.get(f.param) or column_names.get(f.name) or f.name for f in inputs}
-    dense = (
-        dense_vector_columns(df, [sources[f.name] for f in inputs if f.kind == "vector"])
-        if float32_vectors else set()
-    )
+
+def _columns(chosen: list[tuple[InputField, str, Column | None]], dense: set[str]) -> list[Column]:
+    """The selected columns, each aliased to its input's name; ``dense`` vectors as ``array<float>``."""
+    from pyspark.ml.functions import vector_to_array
+    from pyspark.sql import functions as F
+
     selected: list[Column] = []
-    for field in inputs:
-        source = sources[field.name]
-        needed = field.required_for_training if for_training else field.used_for_prediction
-        if not for_training and not field.used_for_prediction:
-            continue
-        if source not in types:
-            if needed:
-                raise DataFormatError(
-                    f"Column {source!r} ({field.param}) does not exist; the DataFrame has columns "
-                    f"{list(types)}."
-                )
-            continue
-        column = _converted(field, source, types[source])
-        if column is None:
-            raise DataFormatError(
-                f"Column {source!r} ({field.param}) must be {_EXPECTED[field.kind]}; "
-                f"got {types[source].simpleString()}."
-            )
+    for field, source, converted in chosen:
+        column = F.col(f"`{source}`") if converted is None else converted
         if field.kind == "vector" and source in dense:
             column = vector_to_array(column, "float32")
         selected.append(column.alias(field.name))

@@ -2,7 +2,7 @@
 
 The bridge's ``TrainingShards.export`` makes every barrier task write its partition to flat files before
 the Python worker starts (see ``bridge/src/main/scala/org/sagespark/bridge/TrainingShards.scala``); the
-worker receives one row per partition, a JSON manifest. :func:`batches_from_shards` reads each file with
+worker receives one string per partition, a JSON manifest. :func:`batches_from_shards` reads each file with
 one ``numpy.fromfile`` and rebuilds, zero copy, the Arrow arrays Spark would have sent (the VectorUDT
 struct for vectors, lists for arrays, float64 for numbers), so decoding and its row-level errors stay
 in :mod:`sagespark.data.channels`. Skipping Spark's per-value Arrow writer halves the hand-off.
@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -34,10 +34,7 @@ import pyarrow as pa
 from sagespark.data.vectors import VECTOR_ARROW_TYPE
 from sagespark.errors import DataFormatError
 
-__all__ = ["SHARD_COLUMN", "batches_from_shards", "read_shard"]
-
-SHARD_COLUMN = "shard"
-"""The one column of the bridge's export: a JSON manifest per partition."""
+__all__ = ["batches_from_shards", "read_shard"]
 
 _SECTION_TYPES = {
     "type": np.int8,
@@ -51,14 +48,13 @@ _SECTION_TYPES = {
 }
 
 
-def batches_from_shards(manifests: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """The data batches of the manifests arriving in ``manifests`` (the barrier task's input).
+def batches_from_shards(manifests: Iterable[str]) -> Iterator[pa.RecordBatch]:
+    """The data batches of the shard manifests a barrier task receives (the bridge's export).
 
     Each shard's directory is deleted once read (the bridge deletes it again when the task ends).
     """
-    for batch in manifests:
-        for text in batch.column(SHARD_COLUMN).to_pylist():
-            yield read_shard(text)
+    for text in manifests:
+        yield read_shard(text)
 
 
 def read_shard(manifest: str) -> pa.RecordBatch:

@@ -1,11 +1,13 @@
 """Train an algorithm inside one Spark barrier stage (DESIGN.md sections 1 and 5).
 
-The driver tags each channel's rows with the channel's index, unions the channels, spreads the
-union over ``num_workers`` partitions (so every task holds a share of every channel) and runs a single
-barrier ``mapInArrow`` stage whose tasks train together (:mod:`sagespark.distributed.worker`). With the
-Scala bridge (:mod:`sagespark.bridge`), each task first writes its partition to flat files that its
-Python worker reads (:mod:`sagespark.data.training_shards`), which is about twice as fast as Spark's
-Arrow writer; without it, or for string inputs, the rows travel as Arrow batches. Rank 0
+The driver tags each channel's rows with the channel's index (when there are several), unions the
+channels, spreads the union over ``num_workers`` partitions (so every task holds a share of every
+channel) and runs a single barrier stage whose tasks train together
+(:mod:`sagespark.distributed.worker`). With the Scala bridge (:mod:`sagespark.bridge`), each task first
+writes its partition to flat files that its Python worker reads (:mod:`sagespark.data.training_shards`),
+which is about twice as fast as Spark's Arrow writer, and the stage is a plain RDD stage over one
+manifest per task; without the bridge, or for string inputs, the rows travel as Arrow batches through a
+barrier ``mapInArrow``. Rank 0
 writes the model artifact to the :class:`~sagespark.distributed.store.Store` and returns only its URI,
 the metrics and the resolved hyperparameters: neither data nor model bytes pass through the driver.
 
@@ -29,7 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sagespark.algorithms.base import Algorithm
-from sagespark.bridge import training_shards
+from sagespark.bridge import shard_manifests, training_shards
 from sagespark.data.columns import dense_vector_columns
 from sagespark.distributed.rendezvous import RENDEZVOUS_CONF, DriverStore
 from sagespark.distributed.store import Store
@@ -39,6 +41,7 @@ from sagespark.distributed.worker import (
     TaskSpec,
     decode_failure,
     train_partition,
+    train_shards,
 )
 from sagespark.errors import DataFormatError, TrainingError
 from sagespark.hyperparams import Hyperparameters
@@ -141,6 +144,7 @@ def _union_channels(
     as_float_arrays = dense_vector_columns(channels["train"], vectors) if float_arrays else set()
     present: list[tuple[str, ...]] = []
     parts = []
+    single = len(names) == 1
     for index, name in enumerate(names):
         df = channels[name]
         columns = tuple(c for c in input_names if c in df.columns)
@@ -156,11 +160,16 @@ def _union_channels(
                     f"for training; its columns are {df.columns}."
                 )
         present.append(columns)
+        if single and not as_float_arrays and tuple(df.columns) == columns:
+            parts.append(df)  # already the inputs: another select would cost its analysis (~20 ms)
+            continue
         selected = [
             vector_to_array(F.col(f"`{c}`"), "float32").alias(c) if c in as_float_arrays else F.col(f"`{c}`")
             for c in columns
-        ] + [F.lit(index).cast("int").alias(CHANNEL_COLUMN)]
-        parts.append(df.select(*selected))
+        ]
+        # Rows of several channels carry their channel's index (a lone channel needs none).
+        tag = [] if single else [F.lit(index).cast("int").alias(CHANNEL_COLUMN)]
+        parts.append(df.select(*selected, *tag))
     union = parts[0]
     for name, part in zip(names[1:], parts[1:]):
         try:
@@ -280,8 +289,6 @@ def train_on_spark(
         )
     if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 1:
         raise ValueError(f"num_workers must be an int >= 1; got {num_workers!r}.")
-    from pyspark.sql import DataFrame
-
     spark = channels["train"].sparkSession
     sc = spark.sparkContext
     _check_cluster(sc, num_workers)
@@ -309,17 +316,20 @@ def train_on_spark(
         world_size=num_workers,
         use_gpu=_use_gpu(sc, use_gpu),
         timeout_s=timeout_s,
-        shards=bridge is not None,
         rendezvous=None if rendezvous is None else rendezvous.address,
     )
-    spread = _spread(union, num_workers, single_channel=len(names) == 1)
     if bridge is not None:
-        # Each barrier task writes its partition to flat files and its Python worker reads them.
-        spread = DataFrame(bridge.export(spread._jdf), spark)
-    stage = spread.mapInArrow(functools.partial(train_partition, spec), RESULT_SCHEMA, barrier=True)
+        # Each barrier task writes its partition to flat files and its Python worker reads them; the
+        # bridge spreads the rows as _spread does, planning the query once. The stage is a plain RDD
+        # stage over one manifest string per task: a SQL stage would cost ~60 ms more to plan and run.
+        manifests = shard_manifests(bridge, union, num_workers, reuse=len(names) == 1)
+        stage = manifests.barrier().mapPartitions(functools.partial(train_shards, spec))
+    else:
+        spread = _spread(union, num_workers, single_channel=len(names) == 1)
+        stage = spread.mapInArrow(functools.partial(train_partition, spec), RESULT_SCHEMA, barrier=True)
     sc.setJobDescription(f"sagespark: train {algorithm.name} on {num_workers} worker(s)")
     try:
-        rows = stage.collect()
+        rows = [row if isinstance(row, dict) else row.asDict() for row in stage.collect()]
     except Exception as err:
         _discard(store, run_uri)
         raise _failure(err, algorithm) from err

@@ -56,6 +56,7 @@ __all__ = [
     "RESULT_SCHEMA",
     "TaskSpec",
     "train_partition",
+    "train_shards",
     "encode_failure",
     "decode_failure",
 ]
@@ -63,7 +64,8 @@ __all__ = [
 logger = logging.getLogger(TRAIN_LOGGER)
 
 CHANNEL_COLUMN = "__sagespark_channel__"
-"""Column the launcher adds: the index of the row's channel in :attr:`TaskSpec.channels`."""
+"""Column the launcher adds when there are several channels: the index of the row's channel in
+:attr:`TaskSpec.channels`."""
 RESULT_SCHEMA = "artifact_uri string, metrics string, hyperparameters string"
 _RESULT_ARROW = pa.schema(
     [("artifact_uri", pa.string()), ("metrics", pa.string()), ("hyperparameters", pa.string())]
@@ -90,7 +92,6 @@ class TaskSpec:
     use_gpu: bool
     seed: int = 0
     timeout_s: float = 1800.0
-    shards: bool = False  # the stage's input is the bridge's shard manifests, not the rows themselves
     rendezvous: str | None = None  # host:port of the driver's store; None: rank 0's, via a barrier gather
 
 
@@ -146,7 +147,21 @@ def _is_peer_failure(err: BaseException) -> bool:
 
 # -- the task -------------------------------------------------------------------------------------
 def train_partition(spec: TaskSpec, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """The ``mapInArrow`` function of the training stage (bind ``spec`` with functools.partial)."""
+    """The ``mapInArrow`` function of the training stage over Arrow rows (bind ``spec`` with
+    functools.partial); rank 0 yields the result as one Arrow row."""
+    for row in _task(spec, batches):
+        yield pa.RecordBatch.from_pylist([row], schema=_RESULT_ARROW)
+
+
+def train_shards(spec: TaskSpec, manifests: Iterator[str]) -> Iterator[dict[str, str]]:
+    """The barrier ``mapPartitions`` function of the training stage over the bridge's shard manifests
+    (:mod:`sagespark.data.training_shards`); rank 0 yields the result as a dict."""
+    from sagespark.data.training_shards import batches_from_shards
+
+    yield from _task(spec, batches_from_shards(manifests))
+
+
+def _task(spec: TaskSpec, batches: Iterator[pa.RecordBatch]) -> Iterator[dict[str, str]]:
     from pyspark import BarrierTaskContext
 
     task = BarrierTaskContext.get()
@@ -170,13 +185,14 @@ def train_partition(spec: TaskSpec, batches: Iterator[pa.RecordBatch]) -> Iterat
 
 
 def _split_channels(spec: TaskSpec, batches: Iterator[pa.RecordBatch]) -> list[list[pa.RecordBatch]]:
+    """Each channel's batches; rows of several channels carry their channel's index in a tag column."""
     per_channel: list[list[pa.RecordBatch]] = [[] for _ in spec.channels]
     for batch in batches:
         if batch.num_rows == 0:
             continue
-        tags = batch.column(CHANNEL_COLUMN)
+        tags = batch.column(CHANNEL_COLUMN) if len(spec.channels) > 1 else None
         for index, names in enumerate(spec.channel_inputs):
-            part = batch.filter(pc.equal(tags, index)) if len(spec.channels) > 1 else batch
+            part = batch if tags is None else batch.filter(pc.equal(tags, index))
             if part.num_rows:
                 per_channel[index].append(part.select(list(names)))
     return per_channel
@@ -201,10 +217,6 @@ def _decode(spec: TaskSpec, rank: int, batches: Iterator[pa.RecordBatch]) -> dic
     """This rank's share of every channel, read once from Arrow."""
     from sagespark.data.channels import channel_data_from_arrow
 
-    if spec.shards:
-        from sagespark.data.training_shards import batches_from_shards
-
-        batches = batches_from_shards(batches)
     data: dict[str, ChannelData] = {}
     for name, names, parts in zip(spec.channels, spec.channel_inputs, _split_channels(spec, batches)):
         inputs = tuple(f for f in spec.algorithm.inputs if f.name in names)
@@ -237,7 +249,7 @@ def _agree(
     return hp, fill_empty(data, agreed)
 
 
-def _run(spec: TaskSpec, task: Any, rank: int, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+def _run(spec: TaskSpec, task: Any, rank: int, batches: Iterator[pa.RecordBatch]) -> Iterator[dict[str, str]]:
     from sagespark.distributed.torch_context import TorchContext
 
     algorithm = spec.algorithm
@@ -270,7 +282,7 @@ def _run(spec: TaskSpec, task: Any, rank: int, batches: Iterator[pa.RecordBatch]
         "metrics": json.dumps(metrics),
         "hyperparameters": json.dumps(hp.to_wire()),
     }
-    yield pa.RecordBatch.from_pylist([row], schema=_RESULT_ARROW)
+    yield row
 
 
 def _timeout(spec: TaskSpec) -> Any:

@@ -14,7 +14,7 @@ import pytest
 import scipy.sparse as sp
 
 from sagespark.algorithms.base import InputField
-from sagespark.bridge import BRIDGE_ENABLED_CONF, bridge_jar, training_shards
+from sagespark.bridge import BRIDGE_ENABLED_CONF, bridge_jar, shard_manifests, training_shards
 from sagespark.data.channels import channel_data_from_arrow
 from sagespark.data.training_shards import batches_from_shards, read_shard
 from sagespark.errors import DataFormatError
@@ -32,13 +32,13 @@ INPUTS = (
 )
 
 
-def _decode_task(shards: bool, it: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """Decode the task's partition (shards or Arrow rows) and return it as JSON, or the error."""
+def _decode_task(shards: bool, it: Iterator[Any]) -> Iterator[Any]:
+    """Decode the task's partition (shard manifests or Arrow rows) and return it as JSON, or the error."""
     batches = batches_from_shards(it) if shards else it
     try:
         data = channel_data_from_arrow(list(batches), INPUTS)
     except DataFormatError as err:
-        yield pa.RecordBatch.from_pydict({"out": [json.dumps({"error": str(err)})]})
+        yield _out(shards, {"error": str(err)})
         return
     x = data.features
     dense = x.toarray() if sp.issparse(x) else np.asarray(x)
@@ -47,20 +47,24 @@ def _decode_task(shards: bool, it: Iterator[pa.RecordBatch]) -> Iterator[pa.Reco
         "x": dense.tolist(),
         "label": None if data.label is None else [None if np.isnan(v) else v for v in data.label.tolist()],
     }
-    yield pa.RecordBatch.from_pydict({"out": [json.dumps(out)]})
+    yield _out(shards, out)
+
+
+def _out(shards: bool, value: dict[str, Any]) -> Any:
+    """The task's answer: a string for the RDD over shard manifests, an Arrow row for mapInArrow."""
+    text = json.dumps(value)
+    return text if shards else pa.RecordBatch.from_pydict({"out": [text]})
 
 
 def _both_ways(spark: Any, df: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     import functools
 
-    from pyspark.sql import DataFrame
-
     bridge = training_shards(spark)
     assert bridge is not None, f"the bridge jar must be built (bash bridge/build.sh): {bridge_jar()}"
-    via_shards = DataFrame(bridge.export(df._jdf), spark).mapInArrow(
-        functools.partial(_decode_task, True), "out string")
+    manifests = shard_manifests(bridge, df, df.rdd.getNumPartitions(), reuse=True)
+    via_shards = manifests.mapPartitions(functools.partial(_decode_task, True))
     via_arrow = df.mapInArrow(functools.partial(_decode_task, False), "out string")
-    return ([json.loads(r["out"]) for r in via_shards.collect()],
+    return ([json.loads(r) for r in via_shards.collect()],
             [json.loads(r["out"]) for r in via_arrow.collect()])
 
 
@@ -145,11 +149,25 @@ def test_empty_partitions_give_empty_shards(spark: Any) -> None:
     from pyspark.ml.linalg import Vectors
 
     df = _vectors(spark, [(Vectors.dense([1.0]), 0.0)], partitions=3)
-    bridge = training_shards(spark)
-    from pyspark.sql import DataFrame
+    manifests = shard_manifests(training_shards(spark), df, 3, reuse=True).collect()
+    assert sorted(json.loads(m)["rows"] for m in manifests) == [0, 0, 1]
 
-    manifests = [json.loads(r["shard"]) for r in DataFrame(bridge.export(df._jdf), spark).collect()]
-    assert sorted(m["rows"] for m in manifests) == [0, 0, 1]
+
+def test_export_keeps_or_spreads_partitions(spark: Any) -> None:
+    from pyspark.ml.linalg import Vectors
+
+    df = _vectors(spark, [(Vectors.dense([float(i)]), float(i)) for i in range(10)], partitions=3)
+    kept = sorted(len(p) for p in df.rdd.glom().collect())
+    bridge = training_shards(spark)
+
+    def rows(partitions: int, reuse: bool) -> list[int]:
+        manifests = shard_manifests(bridge, df, partitions, reuse=reuse).collect()
+        return sorted(json.loads(m)["rows"] for m in manifests)
+
+    assert rows(3, True) == kept  # laid out for the fit already: no shuffle
+    for partitions, reuse in ((2, True), (4, True), (3, False)):  # spread round-robin
+        spread = rows(partitions, reuse)
+        assert len(spread) == partitions and sum(spread) == 10 and max(spread) - min(spread) <= 2
 
 
 def test_strings_are_not_supported_and_fall_back(spark: Any) -> None:

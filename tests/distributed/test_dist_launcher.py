@@ -175,10 +175,9 @@ def test_channel_checks_happen_on_the_driver(spark: Any, tmp_path: Path) -> None
 def test_ranks_that_see_different_vector_sizes_fail_with_a_clear_error(spark: Any, tmp_path: Path) -> None:
     from pyspark.ml.linalg import Vectors
 
-    # One partition of two rows: round-robin repartitioning deals them to different ranks.
-    frame = spark.createDataFrame(
-        [(Vectors.dense([1.0, 2.0, 3.0]),), (Vectors.dense([1.0, 2.0, 3.0, 4.0]),)], ["features"]
-    ).coalesce(1)
+    # Two partitions of one row each: with num_workers=2 each rank trains on one of them.
+    rows = [(Vectors.dense([1.0, 2.0, 3.0]),), (Vectors.dense([1.0, 2.0, 3.0, 4.0]),)]
+    frame = spark.createDataFrame(spark.sparkContext.parallelize(rows, 2), ["features"])
     message = r"different hyperparameters.*feature_dim is '[34]' on rank 0 but '[34]' on rank 1"
     with pytest.raises(TrainingError, match=message):
         train_on_spark({"train": frame}, ToyAlgorithm, _hp(), num_workers=2, store=Store.from_uri(tmp_path))

@@ -5,18 +5,21 @@ import java.nio.file.{Files, Path}
 import java.util.Comparator
 
 import org.apache.spark.TaskContext
+import org.apache.spark.api.java.JavaRDD
 import org.apache.spark.ml.linalg.SQLDataTypes
-import org.apache.spark.sql.{DataFrame, Row}
+import org.apache.spark.sql.DataFrame
 import org.apache.spark.sql.catalyst.InternalRow
 import org.apache.spark.sql.catalyst.util.ArrayData
 import org.apache.spark.sql.types._
 
 /** Hands a DataFrame's partitions to sagespark's training workers as flat files, bypassing Arrow.
   *
-  * `export(df)` returns a DataFrame with one row per partition of `df` and one column, `shard`: a JSON
-  * manifest of files the same task wrote to its executor's temporary directory while computing that
-  * row. A barrier stage over the result (sagespark's training stage) therefore reads each partition in
-  * the task that wrote it, on the same machine, without a shuffle. Each input column becomes a few
+  * `export(df, partitions, reuse)` returns an RDD of strings, one per partition (of `df`, or of `df`
+  * spread over `partitions`): a JSON manifest of files the same task wrote to its executor's temporary
+  * directory while computing that element. A barrier stage over the result (sagespark's training stage,
+  * a plain Python RDD stage: no SQL planning and no Arrow for one string per task) therefore reads each
+  * partition in the task that wrote it, on the same machine, without a shuffle. Each input column
+  * becomes a few
   * "sections" of raw little-endian numbers:
   *
   *  - vector columns (`VectorUDT`) and numeric arrays: `type` (int8 per row: 1 dense, 0 sparse,
@@ -41,21 +44,28 @@ object TrainingShards {
   /** Whether every column of `schema` can travel as a shard (vectors, numeric arrays, numbers). */
   def supports(schema: StructType): Boolean = schema.fields.forall(f => kindOf(f.dataType).isDefined)
 
-  /** `df`'s partitions written as shards; one manifest row (`shard`: JSON) per partition.
+  /** `df` spread over `partitions` partitions and written as shards; one JSON manifest per partition.
     *
-    * @throws IllegalArgumentException if a column is neither a vector, a numeric array nor a number
+    * With `reuse`, a `df` that already has `partitions` partitions keeps them (a cached or generated
+    * DataFrame laid out for the fit: no shuffle); otherwise, or when its partition count differs, the
+    * rows are repartitioned round-robin. Deciding here plans `df` once, where asking from Python for its
+    * partition count first planned it a second time (~40 ms per fit).
+    *
+    * @throws IllegalArgumentException if a column is neither a vector, a numeric array nor a number, or
+    *                                  `partitions` is not positive
     */
-  def export(df: DataFrame): DataFrame = {
+  def export(df: DataFrame, partitions: Int, reuse: Boolean): JavaRDD[String] = {
+    require(partitions > 0, s"partitions must be positive; got $partitions.")
     val columns = df.schema.fields.zipWithIndex.map { case (f, i) =>
       val kind = kindOf(f.dataType).getOrElse(throw new IllegalArgumentException(
         s"Column '${f.name}' has type ${f.dataType.simpleString}; training shards hold vectors, " +
           "numeric arrays and numbers."))
       Column(f.name, i, kind, f.dataType)
     }
-    val shards = df.queryExecution.toRdd.mapPartitions { rows =>
-      Iterator.single(Row(writeShard(rows, columns)))
-    }
-    df.sparkSession.createDataFrame(shards, StructType(Seq(StructField("shard", StringType, nullable = false))))
+    val planned = df.queryExecution.toRdd
+    val input = if (reuse && planned.getNumPartitions == partitions) planned
+      else df.repartition(partitions).queryExecution.toRdd
+    input.mapPartitions(rows => Iterator.single(writeShard(rows, columns))).toJavaRDD()
   }
 
   private def kindOf(dataType: DataType): Option[Kind] = dataType match {
@@ -136,15 +146,16 @@ object TrainingShards {
       case ArrayType(d: DecimalType, _) => (a, j) => a.getDecimal(j, d.precision, d.scale).toFloat
       case _ => (a, j) => a.getDouble(j).toFloat
     }
-    private val List(tpe, size, count, indices, values, nulls) =
-      List("type", "size", "count", "indices", "values", "nulls").map(byName.getOrElse(_, null))
+    // Looked up once: add() runs per row.
+    private val List(tpe, size, count, indices, values, nulls, valid, value) =
+      List("type", "size", "count", "indices", "values", "nulls", "valid", "value").map(byName.getOrElse(_, null))
     private var stored = 0L // values written so far: where the next null element of an array sits
 
     def add(row: InternalRow): Unit = column.kind match {
       case NumberKind =>
-        val valid = !row.isNullAt(column.ordinal)
-        byName("valid").putByte(if (valid) 1 else 0)
-        byName("value").putDouble(if (valid) numberOf(row, column.ordinal) else Double.NaN)
+        val present = !row.isNullAt(column.ordinal)
+        valid.putByte(if (present) 1 else 0)
+        value.putDouble(if (present) numberOf(row, column.ordinal) else Double.NaN)
       case VectorKind =>
         if (row.isNullAt(column.ordinal)) missing()
         else {

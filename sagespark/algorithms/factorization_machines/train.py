@@ -39,7 +39,7 @@ import numpy as np
 
 from sagespark.algorithms.base import ChannelData, Matrix, TrainResult
 from sagespark.algorithms.factorization_machines.batches import shard_batches
-from sagespark.algorithms.factorization_machines.fused import HEADER_WIDTH, batch_packet
+from sagespark.algorithms.factorization_machines.fused import HEADER_WIDTH, batch_kernel
 from sagespark.algorithms.factorization_machines.hyperparameters import optimizer_settings
 from sagespark.algorithms.factorization_machines.metrics import evaluate, label_errors
 from sagespark.algorithms.factorization_machines.parameters import FMParameters
@@ -110,13 +110,14 @@ def train_fm(ctx: TrainContext, data: Mapping[str, ChannelData], hp: Hyperparame
     packet = np.zeros((1 + shard.capacity, max(HEADER_WIDTH, 2 + k)), dtype=np.float32)
     packet_ids = packet.view(np.int32)
     regressor = predictor_type == "regressor"
+    batch_packet = batch_kernel(params.width)
     metrics: dict[str, float] = {}
     for epoch in range(1, int(hp["epochs"]) + 1):
         loss_sum = rows_sum = 0.0
         for index in shuffle_rng.permutation(steps):
             u = batch_packet(shard.indptr, shard.indices, shard.data, shard.label, shard.bounds[index],
-                             shard.bounds[index + 1], params.bias, params.state, params.width, regressor,
-                             params.slots, packet, packet_ids)
+                             shard.bounds[index + 1], params.bias, params.state, regressor, params.slots,
+                             packet, packet_ids)
             # The shared-memory collective copies just these rows; other transports pad as needed.
             mine = packet[:1 + u]
             rows, loss = params.update([mine] if ctx.world_size == 1 else ctx.allgather(mine), rescale)

@@ -12,7 +12,7 @@ import torch
 
 from sagespark.algorithms.base import ChannelData
 from sagespark.algorithms.factorization_machines import FactorizationMachines
-from sagespark.algorithms.factorization_machines.fused import batch_packet, clear_slots, merge_packets
+from sagespark.algorithms.factorization_machines.fused import batch_kernel, clear_slots, merge_packets
 from sagespark.algorithms.factorization_machines.parameters import FMParameters
 from sagespark.algorithms.factorization_machines.predict import FMPredictor
 from sagespark.distributed.context import LocalContext
@@ -163,10 +163,11 @@ def test_compiled_gradients_match_autograd(predictor_type: str) -> None:
     slots = np.full(7, -1, dtype=np.int32)
     packet = np.zeros((1 + x.nnz, 5), dtype=np.float32)
     # Two half-batches as two ranks' packets: the merge sums them per feature.
-    u1 = batch_packet(x.indptr, x.indices, x.data, y, 0, 12, 0.3, table, 4, predictor_type == "regressor",
+    batch_packet = batch_kernel(4)
+    u1 = batch_packet(x.indptr, x.indices, x.data, y, 0, 12, 0.3, table, predictor_type == "regressor",
                       slots, packet, packet.view(np.int32))
     first = packet[:1 + u1].copy()
-    u2 = batch_packet(x.indptr, x.indices, x.data, y, 12, 20, 0.3, table, 4, predictor_type == "regressor",
+    u2 = batch_packet(x.indptr, x.indices, x.data, y, 12, 20, 0.3, table, predictor_type == "regressor",
                       slots, packet, packet.view(np.int32))
     assert (slots == -1).all()  # the scratch map is clean again after every call
     ids, sums, header = np.zeros(x.nnz, np.int64), np.zeros((x.nnz, 4)), np.zeros(3)

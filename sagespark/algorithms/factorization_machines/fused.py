@@ -19,11 +19,11 @@ and with ``g = ∂loss/∂ŷ`` the gradients are ``∂/∂w_i = g x_i`` and
 ``∂/∂v_if = g x_i (s_f − v_if x_i)``.
 
 A *packet* carries one rank's step to the others, as float32 (half the bytes to copy between ranks):
-row 0 is the header ``[-1, Σ g (bias gradient), rows, Σ loss, 0…]`` and each further row
-``[feature id, ∂/∂w, ∂/∂v…]`` holds the gradient of one feature the batch touched, summed over the
-batch. Column 0 holds int32 values (read through an int32 view of the packet), so any feature id
-survives. :func:`merge_packets` sums the packets of all ranks in rank order, in float64, so every rank
-derives bit-identical sums and the replicas stay equal.
+row 0 is the header ``[-1, Σ g (bias gradient), rows, Σ loss, u, 0…]`` and each of the ``u``
+further rows ``[feature id, ∂/∂w, ∂/∂v…]`` holds the gradient of one feature the batch touched, summed
+over the batch. Column 0, and ``u``, hold int32 values (read through an int32 view of the packet), so
+any feature id survives. :func:`merge_packets` sums the packets of all ranks in rank order, in
+float64, so every rank derives bit-identical sums and the replicas stay equal.
 
 Examples
 --------
@@ -31,7 +31,7 @@ Examples
 >>> x = sp.csr_matrix(np.array([[1.0, 2.0]], dtype=np.float32))
 >>> state = np.array([[1.0, 1.0, 0.0], [1.0, 3.0, 1.0]], dtype=np.float32)  # rows [w_i, v_i1, v_i2]
 >>> slots = np.full(2, -1, dtype=np.int32)
->>> packet = np.zeros((3, 4), dtype=np.float32)
+>>> packet = np.zeros((3, 5), dtype=np.float32)
 >>> batch_packet = batch_kernel(3)  # compiled for width 1 + k = 3
 >>> u = batch_packet(x.indptr, x.indices, x.data, np.array([9.0]), 0, 1, 0.5, state, True, slots,
 ...                  packet, packet.view(np.int32))
@@ -50,9 +50,10 @@ from numba import njit
 
 from sagespark.algorithms.factorization_machines.optimizer import BETA1, BETA2
 
-__all__ = ["batch_kernel", "merge_packets", "clear_slots", "adam_rows", "HEADER_WIDTH"]
+__all__ = ["batch_kernel", "merge_packets", "clear_slots", "adam_rows", "HEADER_WIDTH", "COUNT_COLUMN"]
 
-HEADER_WIDTH = 4  # id marker, bias gradient, rows, loss
+HEADER_WIDTH = 5  # id marker, bias gradient, rows, loss, feature rows (int32)
+COUNT_COLUMN = 4  # the header's column of feature rows
 
 
 # fastmath: the same machine code runs on every rank, so reassociation cannot split the replicas.
@@ -70,7 +71,7 @@ def batch_kernel(width: int) -> Callable[..., int]:
     slots, packet, packet_ids) -> int`` writes the packet of rows ``[start, stop)`` of a CSR shard and
     returns the number of feature rows in it. ``state[:, :width]`` holds ``[w | V]``. ``slots``
     (``feature_dim`` int32, all −1 on entry and on return) maps a feature to its packet row while the
-    batch runs. ``packet`` (float32) needs ``1 + nnz`` rows of ``max(4, 1 + width)`` values;
+    batch runs. ``packet`` (float32) needs ``1 + nnz`` rows of ``max(5, 1 + width)`` values;
     ``packet_ids`` is its int32 view. The regressor's loss is the squared error ``(ŷ − y)²``; the
     classifier's is the log loss of ``sigmoid(ŷ)``. Sums over a row's features are float32, like the
     table; sums over the batch's rows (loss, bias gradient) float64.
@@ -145,6 +146,7 @@ def batch_kernel(width: int) -> Callable[..., int]:
         packet[0, 1] = bias_grad
         packet[0, 2] = stop - start
         packet[0, 3] = loss
+        packet_ids[0, COUNT_COLUMN] = u
         return u
 
     return batch_packet  # type: ignore[no-any-return]

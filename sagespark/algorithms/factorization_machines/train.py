@@ -12,8 +12,9 @@ logged per epoch; the test channel is scored at the end with the same predictor 
 
 The step is compiled CPU code whatever the context's device: a batch of SageMaker's default 1,000
 one-hot rows is a few thousand table rows, far below what pays for a GPU kernel launch per operation
-(SageMaker, too, recommends CPU instances for sparse data). Across ranks on one host the packets go
-through shared memory, across hosts through the context's torch collectives.
+(SageMaker, too, recommends CPU instances for sparse data). Ranks sharing a table also share a board
+of packets, so a packet is never copied (:mod:`.exchange`); across hosts the packets go through the
+context's torch collectives.
 
 Examples
 --------
@@ -39,6 +40,7 @@ import numpy as np
 
 from sagespark.algorithms.base import ChannelData, Matrix, TrainResult
 from sagespark.algorithms.factorization_machines.batches import shard_batches
+from sagespark.algorithms.factorization_machines.exchange import PacketExchange
 from sagespark.algorithms.factorization_machines.fused import HEADER_WIDTH, batch_kernel
 from sagespark.algorithms.factorization_machines.hyperparameters import optimizer_settings
 from sagespark.algorithms.factorization_machines.metrics import evaluate, label_errors
@@ -107,8 +109,9 @@ def train_fm(ctx: TrainContext, data: Mapping[str, ChannelData], hp: Hyperparame
     ctx.log(f"training on {n} rows in {steps} mini-batches per epoch (feature_dim={dim}, num_factors={k}; "
             f"{layout})")
 
-    packet = np.zeros((1 + shard.capacity, max(HEADER_WIDTH, 2 + k)), dtype=np.float32)
-    packet_ids = packet.view(np.int32)
+    exchange = PacketExchange.create(ctx, capacity=shard.capacity, width=max(HEADER_WIDTH, 2 + k),
+                                     shared=params.shared)
+    packet, packet_ids = exchange.packet, exchange.packet_ids
     regressor = predictor_type == "regressor"
     batch_packet = batch_kernel(params.width)
     metrics: dict[str, float] = {}
@@ -118,11 +121,8 @@ def train_fm(ctx: TrainContext, data: Mapping[str, ChannelData], hp: Hyperparame
             u = batch_packet(shard.indptr, shard.indices, shard.data, shard.label, shard.bounds[index],
                              shard.bounds[index + 1], params.bias, params.state, regressor, params.slots,
                              packet, packet_ids)
-            # The shared-memory collective copies just these rows; other transports pad as needed.
-            mine = packet[:1 + u]
-            rows, loss = params.update([mine] if ctx.world_size == 1 else ctx.allgather(mine), rescale)
-            if params.shared:
-                ctx.barrier()  # every owner's rows are written before any rank reads the table again
+            rows, loss = params.update(exchange.exchange(u), rescale)
+            exchange.done()
             rows_sum += rows
             loss_sum += loss
         name, value = ("train:rmse", float(np.sqrt(loss_sum / max(rows_sum, 1.0)))) \

@@ -4,6 +4,8 @@ import java.io.{File, FileOutputStream}
 import java.nio.{ByteBuffer, ByteOrder}
 import java.nio.channels.FileChannel
 
+import org.apache.spark.sql.catalyst.util.ArrayData
+
 /** One section of a training shard: a file of little-endian numbers, written through a direct buffer.
   *
   * The Python side reads a section with one `numpy.fromfile`, so a section holds nothing but values of a
@@ -28,12 +30,15 @@ private[bridge] final class ShardSection(val file: File) extends AutoCloseable {
   def putFloat(v: Float): Unit = { room(4); buffer.putFloat(v) }
   def putDouble(v: Double): Unit = { room(8); buffer.putDouble(v) }
 
-  /** Every element of `values` as float32: the bulk path of a row's values. */
-  def putFloats(values: Array[Double]): Unit =
-    bulk(values.length, 4)((at, j) => buffer.putFloat(at, values(j).toFloat))
+  /** Every element of a double array as float32: the bulk path of a vector's values. Read in place:
+    * copying each row's array out first (`toDoubleArray`) allocated per row.
+    */
+  def putFloats(values: ArrayData): Unit =
+    bulk(values.numElements(), 4)((at, j) => buffer.putFloat(at, values.getDouble(j).toFloat))
 
-  /** Every element of `values`: the bulk path of a sparse row's indices. */
-  def putInts(values: Array[Int]): Unit = bulk(values.length, 4)((at, j) => buffer.putInt(at, values(j)))
+  /** Every element of an int array: the bulk path of a sparse vector's indices, read in place. */
+  def putInts(values: ArrayData): Unit =
+    bulk(values.numElements(), 4)((at, j) => buffer.putInt(at, values.getInt(j)))
 
   /** `count` values of `width` bytes each; `put(at, j)` stores value `j` at buffer offset `at`. Absolute
     * puts within a block that is known to fit skip the per-value bounds check of relative puts.

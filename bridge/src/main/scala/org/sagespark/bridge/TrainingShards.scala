@@ -166,8 +166,8 @@ object TrainingShards {
           tpe.putByte(if (sparse) 0 else 1)
           size.putInt(if (sparse) v.getInt(1) else k)
           count.putInt(k)
-          if (sparse) indices.putInts(v.getArray(2).toIntArray())
-          values.putFloats(vals.toDoubleArray())
+          if (sparse) indices.putInts(v.getArray(2))
+          values.putFloats(vals)
         }
       case ArrayKind =>
         if (row.isNullAt(column.ordinal)) missing()

@@ -2,10 +2,13 @@
 
 The launcher creates one per barrier task. Collectives take and return numpy arrays, so algorithms stay
 free of torch unless they want it; an algorithm that trains a torch module can also use the default
-process group directly (``torch.nn.parallel.DistributedDataParallel``), which this context initialises.
-When every rank runs on one host (Spark ``local[*]``, ``local-cluster``), the CPU collectives of this
-context go through shared memory instead (:mod:`sagespark.distributed.shm`), about 10-50× faster than gloo
-for the small arrays algorithms exchange every step.
+process group directly (``torch.nn.parallel.DistributedDataParallel``) after
+:meth:`TorchContext.require_process_group`. When every rank runs on one host (Spark ``local[*]``,
+``local-cluster``), the CPU collectives of this context go through shared memory instead
+(:mod:`sagespark.distributed.shm`), about 10-50× faster than gloo for the small arrays algorithms
+exchange every step, and the gloo group is only made when something needs it (a payload over the
+shared-memory capacity, or :meth:`~TorchContext.require_process_group`): making and destroying it cost
+30-50 ms per fit.
 
 A world of one needs no process group at all: the collectives are local copies.
 
@@ -23,6 +26,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import socket
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -135,8 +139,9 @@ class TorchContext(TrainContext):
         self.torch_device = torch.device(device)
         self.backend = "nccl" if self.torch_device.type == "cuda" else "gloo"
         self._owns_group = False
-        self._group = _ProcessGroup(self.torch_device)
+        self._group = _ProcessGroup(self.torch_device, self.require_process_group)
         self._shm: SharedMemoryGroup | None = None
+        self._store, self._timeout = store, timeout
         if self.torch_device.type == "cuda":
             torch.cuda.set_device(self.torch_device)
         if world_size == 1:
@@ -146,18 +151,28 @@ class TorchContext(TrainContext):
         if dist.is_initialized():
             # A reused Spark Python worker may still hold the group of a task that was killed mid-way.
             dist.destroy_process_group()
-        kwargs: dict[str, Any] = {}
-        if self.backend == "nccl":
-            kwargs["device_id"] = self.torch_device
-        dist.init_process_group(
-            self.backend, store=store, rank=rank, world_size=world_size, timeout=timeout, **kwargs
-        )
-        self._owns_group = True
         if shared_memory and self.backend == "gloo":
             self._shm = SharedMemoryGroup.create(
                 store, rank, world_size, timeout, capacity=shm_capacity, fallback=self._group
             )
+        if self._shm is None:
+            self.require_process_group()
         self.log(f"collectives through {'shared memory' if self._shm else self.backend}")
+
+    def require_process_group(self) -> None:
+        """Make ``torch.distributed``'s default group, if this context has not yet; every rank must call it.
+
+        Needed before an algorithm uses ``torch.distributed`` itself; the context's own collectives make
+        it when they need it.
+        """
+        if self._owns_group or self.world_size == 1:
+            return
+        kwargs: dict[str, Any] = {}
+        if self.backend == "nccl":
+            kwargs["device_id"] = self.torch_device
+        dist.init_process_group(self.backend, store=self._store, rank=self.rank, world_size=self.world_size,
+                                timeout=self._timeout, **kwargs)
+        self._owns_group = True
 
     @property
     def shared_memory(self) -> bool:
@@ -235,10 +250,15 @@ class TorchContext(TrainContext):
 
 
 class _ProcessGroup:
-    """The collectives of the default ``torch.distributed`` group, on arrays :func:`check_array` passed."""
+    """The collectives of the default ``torch.distributed`` group, on arrays :func:`check_array` passed.
 
-    def __init__(self, device: torch.device) -> None:
+    ``require`` makes the group if it does not exist yet; every collective calls it first. (Ranks reach a
+    collective together, so they make the group together.)
+    """
+
+    def __init__(self, device: torch.device, require: Callable[[], None]) -> None:
         self.device = device
+        self._require = require
 
     def _to_tensor(self, array: np.ndarray) -> torch.Tensor:
         # bool travels as uint8 (gloo has no bool reductions).
@@ -264,6 +284,7 @@ class _ProcessGroup:
         return DTYPES[int(header[1])], tuple(int(n) for n in header[2 : 2 + ndim])
 
     def allreduce(self, array: np.ndarray, op: str = "sum") -> np.ndarray:
+        self._require()
         reduce_op = dist.ReduceOp.MAX if array.dtype == np.bool_ and op == "sum" else _OPS[op]
         tensor = self._to_tensor(np.array(array, copy=True))
         dist.all_reduce(tensor, op=reduce_op)
@@ -272,6 +293,7 @@ class _ProcessGroup:
     def allgather(self, array: np.ndarray) -> list[np.ndarray]:
         """The shapes are gathered first, every array is padded to the longest along axis 0 for the
         collective, and the padding is trimmed off again."""
+        self._require()
         scalar = array.ndim == 0
         if scalar:
             array = array.reshape(1)
@@ -297,6 +319,7 @@ class _ProcessGroup:
         return [self._to_numpy(p, array.dtype).reshape(array.shape) for p in parts]
 
     def broadcast(self, array: np.ndarray | None, src: int = 0) -> np.ndarray:
+        self._require()
         header = self._to_tensor(self._header(array if dist.get_rank() == src else None))
         dist.broadcast(header, src=src)
         dtype, shape = self._unpack(header.cpu().numpy())

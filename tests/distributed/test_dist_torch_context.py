@@ -20,7 +20,7 @@ def _collectives(rank: int, port: int, out_dir: str) -> None:
     """Runs in each of two spawned processes; writes what every collective returned."""
     store = connect_store("127.0.0.1", port, 2, TIMEOUT)
     results: dict[str, np.ndarray] = {}
-    with TorchContext(rank, 2, store=store, timeout=TIMEOUT) as ctx:
+    with TorchContext(rank, 2, store=store, timeout=TIMEOUT, shared_memory=False) as ctx:
         assert dist.is_initialized() and dist.get_backend() == "gloo"
         base = np.arange(6, dtype=np.float64).reshape(2, 3) * (rank + 1)
         results["sum"] = ctx.allreduce(base)
@@ -59,6 +59,29 @@ def two_ranks(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, np.nda
         with np.load(out_dir / f"rank{rank}.npz", allow_pickle=False) as npz:
             loaded.append({k: npz[k] for k in npz.files})
     return loaded
+
+
+def _lazy_group(rank: int, port: int, out_dir: str) -> None:
+    """Shared-memory collectives first; a payload over the capacity then makes the gloo group."""
+    store = connect_store("127.0.0.1", port, 2, TIMEOUT)
+    with TorchContext(rank, 2, store=store, timeout=TIMEOUT, shm_capacity=64) as ctx:
+        assert ctx.shared_memory and not dist.is_initialized()
+        small = ctx.allreduce(np.array([rank + 1.0]))
+        made_before = dist.is_initialized()
+        big = ctx.allreduce(np.full(100, rank + 1.0))  # 800 bytes: over the capacity, through gloo
+        made_after = dist.is_initialized() and dist.get_backend() == "gloo"
+    np.savez(Path(out_dir) / f"rank{rank}.npz", small=small, big=big,
+             made=np.array([made_before, made_after, dist.is_initialized()]))
+
+
+def test_gloo_group_is_made_only_when_shared_memory_needs_it(tmp_path: Path) -> None:
+    server = create_master_store(2, TIMEOUT)
+    mp.start_processes(_lazy_group, args=(server.port, str(tmp_path)), nprocs=2, start_method="spawn")
+    for rank in range(2):
+        with np.load(tmp_path / f"rank{rank}.npz", allow_pickle=False) as npz:
+            assert npz["small"].tolist() == [3.0]
+            assert npz["big"].tolist() == [3.0] * 100
+            assert npz["made"].tolist() == [False, True, False]  # none, made on need, destroyed on close
 
 
 def test_allreduce(two_ranks: list[dict[str, np.ndarray]]) -> None:

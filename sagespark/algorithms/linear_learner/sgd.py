@@ -68,12 +68,9 @@ class Trainer:
     ) -> None:
         self.ctx, self.s, self.scaler, self.dim = ctx, s, scaler, dim
         self._sparse = sparse
-        # Inside a Spark barrier task the TorchContext has initialised torch.distributed.
-        self._torch_collectives = (
-            getattr(ctx, "backend", None) in ("gloo", "nccl")
-            and dist.is_available()
-            and dist.is_initialized()
-        )
+        # Inside a Spark barrier task a TorchContext: on the CPU its own collectives reduce a numpy view
+        # of one flat tensor; on CUDA devices NCCL reduces the tensor itself (the context made the group).
+        self._torch_collectives = getattr(ctx, "backend", None) in ("gloo", "nccl")
         self.device = torch.device(ctx.device)
         m, c = s.num_models, s.classes
         self.columns = m * c

@@ -7,9 +7,9 @@ channel) and runs a single barrier stage whose tasks train together
 writes its partition to flat files that its Python worker reads (:mod:`sagespark.data.training_shards`),
 which is about twice as fast as Spark's Arrow writer, and the stage is a plain RDD stage over one
 manifest per task; without the bridge, or for string inputs, the rows travel as Arrow batches through a
-barrier ``mapInArrow``. Rank 0
-writes the model artifact to the :class:`~sagespark.distributed.store.Store` and returns only its URI,
-the metrics and the resolved hyperparameters: neither data nor model bytes pass through the driver.
+barrier ``mapInArrow``. Rank 0 writes the model artifact to the :class:`~sagespark.distributed.store.Store`
+and returns only its URI, the metrics and the resolved hyperparameters: neither data nor model bytes
+pass through the driver.
 
 Examples
 --------
@@ -329,7 +329,7 @@ def train_on_spark(
         stage = spread.mapInArrow(functools.partial(train_partition, spec), RESULT_SCHEMA, barrier=True)
     sc.setJobDescription(f"sagespark: train {algorithm.name} on {num_workers} worker(s)")
     try:
-        rows = [row if isinstance(row, dict) else row.asDict() for row in stage.collect()]
+        rows = stage.collect()  # dicts (RDD stage) or Rows (mapInArrow): both are read by field name
     except Exception as err:
         _discard(store, run_uri)
         raise _failure(err, algorithm) from err

@@ -13,11 +13,10 @@ Examples
 --------
 >>> import numpy as np
 >>> from sagespark.distributed.context import LocalContext
->>> board = PacketExchange.create(LocalContext(), capacity=10, width=5, shared=False)
->>> board.packet.shape
+>>> exchange = PacketExchange.create(LocalContext(), capacity=10, width=5, shared=False)
+>>> exchange.packet.shape               # the header row and up to 10 feature rows
 (11, 5)
->>> board.packet_ids[0, 4] = 2     # the batch step writes its feature rows' count into the header
->>> [p.shape for p in board.exchange(2)]
+>>> [p.shape for p in exchange.exchange(2)]   # this step's packet held 2 feature rows
 [(3, 5)]
 """
 

@@ -19,8 +19,7 @@ import org.apache.spark.sql.types._
   * directory while computing that element. A barrier stage over the result (sagespark's training stage,
   * a plain Python RDD stage: no SQL planning and no Arrow for one string per task) therefore reads each
   * partition in the task that wrote it, on the same machine, without a shuffle. Each input column
-  * becomes a few
-  * "sections" of raw little-endian numbers:
+  * becomes a few "sections" of raw little-endian numbers:
   *
   *  - vector columns (`VectorUDT`) and numeric arrays: `type` (int8 per row: 1 dense, 0 sparse,
   *    -1 null), `size` (int32), `count` (int32, values stored in the row), `indices` (int32, sparse rows

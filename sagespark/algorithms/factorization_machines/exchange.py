@@ -42,7 +42,6 @@ class PacketExchange:
         self._ctx = ctx
         self._shared = shared
         self._board = board
-        self._board_ids = None if board is None else board.view(np.int32)
         self.packet = packet
         self.packet_ids = packet.view(np.int32)
 
@@ -63,11 +62,11 @@ class PacketExchange:
 
     def exchange(self, rows: int) -> list[np.ndarray]:
         """Every rank's packet of this step, in rank order (``rows``: this rank's feature rows)."""
-        if self._board is None or self._board_ids is None:
+        if self._board is None:
             mine = self.packet[:1 + rows]
             return [mine] if self._ctx.world_size == 1 else self._ctx.allgather(mine)
         self._ctx.barrier()  # every rank's packet is on the board
-        counts = self._board_ids[:, 0, COUNT_COLUMN].tolist()
+        counts = self._board[:, 0, COUNT_COLUMN].view(np.int32).tolist()  # int32 in a float32 column
         return [self._board[r, :1 + counts[r]] for r in range(len(counts))]
 
     def done(self) -> None:
